@@ -1,0 +1,281 @@
+//! The board file's structure, as deserialised from TOML.
+
+use serde::{Deserialize, Serialize};
+
+use crate::tools::ToolSpec;
+
+/// A whole board file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardFile {
+    pub board: BoardInfo,
+    pub autonomy: AutonomyConfig,
+    pub rules: Rules,
+    pub drive: DriveConfig,
+    #[serde(default)]
+    pub verify: VerifyConfig,
+    pub kill_switch: KillSwitchConfig,
+    #[serde(default)]
+    pub sim: Option<SimConfig>,
+    #[serde(default)]
+    pub serial: Option<SerialConfig>,
+    #[serde(default)]
+    pub places: Vec<PlaceDecl>,
+    #[serde(default)]
+    pub navigation: NavigationConfig,
+    /// Intermediate points of the roadmap that are not places (doorways).
+    #[serde(default)]
+    pub waypoints: Vec<PlaceDecl>,
+    #[serde(default)]
+    pub tools: Vec<ToolSpec>,
+    /// The file this board was loaded from, for error messages.
+    #[serde(skip)]
+    pub path: Option<std::path::PathBuf>,
+}
+
+/// Which implementation drives the devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// The desktop simulator.
+    Sim,
+    /// A motor/sensor co-processor on a serial port.
+    Serial,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardInfo {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub backend: Backend,
+    pub robot_id: String,
+}
+
+/// An autonomy level, L0 (manual) to L5 (full).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Level {
+    L0,
+    L1,
+    L2,
+    L3,
+    L4,
+    L5,
+}
+
+impl Level {
+    pub const ALL: [Level; 6] = [Level::L0, Level::L1, Level::L2, Level::L3, Level::L4, Level::L5];
+
+    pub fn as_u8(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_u8(n: u8) -> Option<Level> {
+        Level::ALL.get(n as usize).copied()
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "L{}", self.as_u8())
+    }
+}
+
+impl std::str::FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let digits = t.strip_prefix('L').or_else(|| t.strip_prefix('l')).unwrap_or(t);
+        digits
+            .parse::<u8>()
+            .ok()
+            .and_then(Level::from_u8)
+            .ok_or_else(|| format!("unknown autonomy level `{s}` (expected L0 to L5)"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutonomyConfig {
+    /// The highest level this robot may ever run at.
+    pub cap: Level,
+    /// The level the robot starts at.
+    pub default: Level,
+    /// At L3, how long the robot waits for an operator to take over after it
+    /// asked, before it reaches a safe stop on its own (seconds).
+    #[serde(default = "default_takeover")]
+    pub takeover_timeout_s: f64,
+    /// At L2 and below the operator link is required: heartbeat period after
+    /// which a silent link counts as lost (seconds).
+    #[serde(default = "default_heartbeat")]
+    pub operator_heartbeat_s: f64,
+}
+
+fn default_takeover() -> f64 {
+    10.0
+}
+fn default_heartbeat() -> f64 {
+    2.0
+}
+
+/// Safety rules checked before a program starts and monitored while it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    pub max_speed_mps: f64,
+    pub max_turn_rate_dps: f64,
+    /// Longest single drive, metres.
+    pub max_single_move_m: f64,
+    /// Battery charge (0..1) below which motion is refused.
+    pub min_battery_for_motion: f64,
+    /// Polygon (x, y in metres, odometry frame) the robot must stay inside.
+    #[serde(default)]
+    pub geofence: Vec<[f64; 2]>,
+    #[serde(default)]
+    pub forbidden_tools: Vec<String>,
+    /// Longest program, in unrolled steps.
+    #[serde(default = "default_max_steps")]
+    pub max_steps: usize,
+}
+
+fn default_max_steps() -> usize {
+    200
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriveConfig {
+    pub track_width_m: f64,
+    pub max_wheel_speed_mps: f64,
+    pub default_speed_mps: f64,
+    /// Turn rate used for turn-in-place, degrees per second.
+    #[serde(default = "default_turn_rate")]
+    pub turn_rate_dps: f64,
+}
+
+fn default_turn_rate() -> f64 {
+    60.0
+}
+
+/// Tolerances the executor uses to verify each step against sensors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyConfig {
+    pub distance_tolerance_m: f64,
+    pub heading_tolerance_deg: f64,
+    pub place_tolerance_m: f64,
+    /// Retries after a failed verification before the program stops.
+    pub retries: u32,
+    /// Default per-step timeout when a tool declares none, seconds.
+    pub step_timeout_s: f64,
+    /// Control loop period, milliseconds.
+    pub control_period_ms: u64,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> Self {
+        Self {
+            distance_tolerance_m: 0.05,
+            heading_tolerance_deg: 3.0,
+            place_tolerance_m: 0.25,
+            retries: 1,
+            step_timeout_s: 60.0,
+            control_period_ms: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KillSwitchConfig {
+    /// Backend-specific line name: `sim:estop`, `serial:estop`, `gpio:17`.
+    pub line: String,
+    /// The switch pulls the line low when pressed (and a broken wire reads low too).
+    #[serde(default = "yes")]
+    pub active_low: bool,
+    /// The line must read released this long before a reset is accepted.
+    #[serde(default = "default_debounce")]
+    pub debounce_ms: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_debounce() -> u64 {
+    20
+}
+
+/// Simulator settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimConfig {
+    #[serde(default)]
+    pub seed: u64,
+    /// Standard deviation of wheel odometry error, as a fraction of distance.
+    #[serde(default = "default_noise")]
+    pub odometry_noise: f64,
+    /// Battery drain while driving, fraction of charge per metre.
+    #[serde(default = "default_drain")]
+    pub battery_drain_per_m: f64,
+    #[serde(default = "full")]
+    pub initial_battery: f64,
+    /// Physics step, milliseconds.
+    #[serde(default = "default_step")]
+    pub step_ms: u64,
+}
+
+fn default_noise() -> f64 {
+    0.002
+}
+fn default_drain() -> f64 {
+    0.002
+}
+fn full() -> f64 {
+    1.0
+}
+fn default_step() -> u64 {
+    5
+}
+
+/// A motor/sensor co-processor on a serial port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SerialConfig {
+    pub port: String,
+    #[serde(default = "default_baud")]
+    pub baud: u32,
+    #[serde(default = "default_serial_timeout")]
+    pub timeout_ms: u64,
+}
+
+fn default_baud() -> u32 {
+    115_200
+}
+fn default_serial_timeout() -> u64 {
+    50
+}
+
+/// A named pose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceDecl {
+    pub name: String,
+    pub x: f64,
+    pub y: f64,
+    #[serde(default)]
+    pub heading_deg: Option<f64>,
+    /// Other names that mean this place (`home`, `charger` for the dock).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// The navigation roadmap.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NavigationConfig {
+    /// Pairs of waypoint or place names the robot can drive between in a
+    /// straight line.
+    #[serde(default)]
+    pub roadmap: Vec<[String; 2]>,
+}

@@ -1,0 +1,1 @@
+//! Serial co-processor link (placeholder).

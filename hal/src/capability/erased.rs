@@ -75,6 +75,11 @@ impl<T: Gripper> Gripper for Erased<T> {
         self.0.state().map_err(e)
     }
 }
+impl<T: Thermometer> Thermometer for Erased<T> {
+    fn celsius(&mut self) -> Result<f64, DeviceError> {
+        self.0.celsius().map_err(e)
+    }
+}
 impl<T: Camera> Camera for Erased<T> {
     fn capture(&mut self) -> Result<Frame, DeviceError> {
         self.0.capture().map_err(e)
@@ -114,6 +119,7 @@ pub type DynBattery = Box<dyn Battery<Error = DeviceError> + Send>;
 pub type DynLed = Box<dyn Led<Error = DeviceError> + Send>;
 pub type DynSpeaker = Box<dyn Speaker<Error = DeviceError> + Send>;
 pub type DynGripper = Box<dyn Gripper<Error = DeviceError> + Send>;
+pub type DynThermometer = Box<dyn Thermometer<Error = DeviceError> + Send>;
 pub type DynCamera = Box<dyn Camera<Error = DeviceError> + Send>;
 pub type DynDetector = Box<dyn ObjectDetector<Error = DeviceError> + Send>;
 pub type DynInput = Box<dyn WaitForEdge<Error = DeviceError> + Send>;

@@ -23,6 +23,7 @@ mod odometry;
 mod range;
 mod safe_stop;
 mod speaker;
+mod thermometer;
 
 pub mod erased;
 
@@ -38,3 +39,4 @@ pub use odometry::Odometry;
 pub use range::RangeSensor;
 pub use safe_stop::SafeStop;
 pub use speaker::Speaker;
+pub use thermometer::Thermometer;

@@ -8,8 +8,12 @@
 //! every actuator safe directly, without waiting on the executor. Every
 //! input, decision, step and safety event goes to the [`recorder`].
 
+pub mod backends;
+pub mod devices;
 pub mod executor;
+pub mod places;
 pub mod policy;
 pub mod recorder;
 pub mod safety;
+pub mod session;
 pub mod skills;

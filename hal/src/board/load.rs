@@ -67,6 +67,10 @@ impl Checker<'_> {
     }
 }
 
+fn positive(v: f64) -> bool {
+    v.is_finite() && v > 0.0
+}
+
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
@@ -111,10 +115,10 @@ impl BoardFile {
         if a.default > a.cap {
             c.err("default", format!("autonomy default {} is above the board's cap {}", a.default, a.cap));
         }
-        if !(a.takeover_timeout_s > 0.0) {
+        if !positive(a.takeover_timeout_s) {
             c.err("takeover_timeout_s", "takeover_timeout_s must be positive".into());
         }
-        if !(a.operator_heartbeat_s > 0.0) {
+        if !positive(a.operator_heartbeat_s) {
             c.err("operator_heartbeat_s", "operator_heartbeat_s must be positive".into());
         }
         let r = &self.rules;
@@ -123,7 +127,7 @@ impl BoardFile {
             ("max_turn_rate_dps", r.max_turn_rate_dps),
             ("max_single_move_m", r.max_single_move_m),
         ] {
-            if !(v.is_finite() && v > 0.0) {
+            if !positive(v) {
                 c.err(key, format!("rules.{key} must be a positive number, got {v}"));
             }
         }
@@ -145,7 +149,7 @@ impl BoardFile {
             ("default_speed_mps", d.default_speed_mps),
             ("turn_rate_dps", d.turn_rate_dps),
         ] {
-            if !(v.is_finite() && v > 0.0) {
+            if !positive(v) {
                 c.err(key, format!("drive.{key} must be a positive number, got {v}"));
             }
         }
@@ -153,10 +157,10 @@ impl BoardFile {
             c.err("default_speed_mps", "drive.default_speed_mps is above rules.max_speed_mps".into());
         }
         let v = &self.verify;
-        if !(v.distance_tolerance_m > 0.0 && v.heading_tolerance_deg > 0.0 && v.place_tolerance_m > 0.0) {
+        if !(positive(v.distance_tolerance_m) && positive(v.heading_tolerance_deg) && positive(v.place_tolerance_m)) {
             c.err("[verify]", "verify tolerances must be positive".into());
         }
-        if !(v.step_timeout_s > 0.0) || v.control_period_ms == 0 || v.control_period_ms > 1000 {
+        if !positive(v.step_timeout_s) || v.control_period_ms == 0 || v.control_period_ms > 1000 {
             c.err("[verify]", "verify.step_timeout_s must be positive and control_period_ms in 1..=1000".into());
         }
         if self.kill_switch.line.trim().is_empty() {
@@ -170,10 +174,10 @@ impl BoardFile {
             _ => {}
         }
         if let Some(s) = &self.sim {
-            if !(s.odometry_noise >= 0.0 && s.odometry_noise < 0.5) {
+            if !(0.0..0.5).contains(&s.odometry_noise) {
                 c.err("odometry_noise", "sim.odometry_noise must be in [0, 0.5)".into());
             }
-            if !(0.0..=1.0).contains(&s.initial_battery) || !(s.battery_drain_per_m >= 0.0) {
+            if !((0.0..=1.0).contains(&s.initial_battery) && s.battery_drain_per_m.is_finite() && s.battery_drain_per_m >= 0.0) {
                 c.err("[sim]", "sim.initial_battery must be in [0, 1] and battery_drain_per_m non-negative".into());
             }
             if s.step_ms == 0 || s.step_ms > 100 {
@@ -220,7 +224,7 @@ impl BoardFile {
                 c.err(&at, format!("tool `{}` is declared twice", t.name));
             }
             if let Some(s) = t.timeout_s {
-                if !(s > 0.0) {
+                if !positive(s) {
                     c.err(&at, format!("tool `{}`: timeout_s must be positive", t.name));
                 }
             }
@@ -235,7 +239,7 @@ impl BoardFile {
                 match &a.ty {
                     ArgType::Number { min, max, .. } => {
                         if let (Some(lo), Some(hi)) = (min, max) {
-                            if !(lo <= hi) {
+                            if lo > hi || lo.is_nan() || hi.is_nan() {
                                 c.err(&format!("\"{}\"", a.name), format!("tool `{}`: argument `{}` has min {lo} above max {hi}", t.name, a.name));
                             }
                         }
@@ -272,6 +276,6 @@ impl BoardFile {
     /// Look up a place or waypoint by name or alias (case-insensitive).
     pub fn place(&self, name: &str) -> Option<&PlaceDecl> {
         let n = name.trim().to_lowercase();
-        self.places.iter().chain(&self.waypoints).find(|p| p.name == n || p.aliases.iter().any(|a| *a == n))
+        self.places.iter().chain(&self.waypoints).find(|p| p.name == n || p.aliases.contains(&n))
     }
 }

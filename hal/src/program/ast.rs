@@ -89,6 +89,11 @@ impl Program {
         self.stmts.is_empty()
     }
 
+    /// A flat program of these calls, e.g. from a JSON step list.
+    pub fn from_calls(calls: Vec<Call>) -> Program {
+        Program { stmts: calls.into_iter().map(Stmt::Call).collect() }
+    }
+
     /// The calls in execution order with loops unrolled, or `None` if that
     /// would exceed [`MAX_UNROLLED_STEPS`].
     pub fn unrolled(&self) -> Option<Vec<Call>> {
@@ -103,8 +108,15 @@ impl Program {
                     }
                     Stmt::Repeat { times, body } => {
                         for _ in 0..*times {
+                            let before = out.len();
                             if !walk(body, out) {
                                 return false;
+                            }
+                            // A body without calls adds nothing however often
+                            // it runs; stopping here keeps nested empty loops
+                            // (1000^16 iterations) from hanging.
+                            if out.len() == before {
+                                break;
                             }
                         }
                     }

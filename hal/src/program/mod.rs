@@ -16,4 +16,5 @@ mod parse;
 mod print;
 
 pub use ast::{Arg, Call, Program, Stmt, Value, MAX_UNROLLED_STEPS};
-pub use parse::{parse, ParseError};
+pub use json::{steps_from_json, steps_to_json, JsonError};
+pub use parse::{is_ident, is_tool_name, parse, ParseError, MAX_REPEAT_DEPTH, MAX_REPEAT_TIMES};

@@ -34,6 +34,7 @@ pub enum ValidationErrorKind {
 /// A validation error with the index of the offending call (in tree order,
 /// loop bodies counted once), or `None` for whole-program errors.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 #[error("{}{kind}", call_index.map(|i| format!("call {}: ", i + 1)).unwrap_or_default())]
 pub struct ValidationError {
     pub call_index: Option<usize>,
@@ -67,9 +68,13 @@ impl ToolRegistry {
     pub fn validate_call(&self, call: &Call) -> Result<(), ValidationErrorKind> {
         let tool = &call.tool;
         let Some(spec) = self.get(tool) else {
-            let best = self.names().min_by_key(|n| edit_distance(n, tool));
+            let best = self.names().map(|n| (edit_distance(n, tool), n)).min();
             let hint = match best {
-                Some(b) if edit_distance(b, tool) <= 2 => format!(" (did you mean `{b}`?)"),
+                // Two edits turn any three-letter word into another (`fly`
+                // into `say`), so short names need a closer match.
+                Some((d, b)) if d <= 2 && d + 1 < b.chars().count().min(tool.chars().count()) => {
+                    format!(" (did you mean `{b}`?)")
+                }
                 _ => String::new(),
             };
             return Err(ValidationErrorKind::UnknownTool { tool: tool.clone(), hint });
@@ -113,7 +118,11 @@ impl ToolRegistry {
                 (ArgType::Number { .. }, Value::Str(_)) => return Err(wrong("a number")),
                 (ArgType::String { max_len }, Value::Str(s)) => {
                     if s.chars().count() > *max_len {
-                        return Err(ValidationErrorKind::TooLong { tool: tool.clone(), arg: arg.name.clone(), max_len: *max_len });
+                        return Err(ValidationErrorKind::TooLong {
+                            tool: tool.clone(),
+                            arg: arg.name.clone(),
+                            max_len: *max_len,
+                        });
                     }
                     if s.trim().is_empty() {
                         return Err(wrong("non-empty text"));
@@ -130,7 +139,9 @@ impl ToolRegistry {
                         });
                     }
                 }
-                (ArgType::Enum { values }, Value::Number(_)) => return Err(wrong(&format!("one of {}", values.join(", ")))),
+                (ArgType::Enum { values }, Value::Number(_)) => {
+                    return Err(wrong(&format!("one of {}", values.join(", "))))
+                }
             }
         }
         for a in spec.args.iter().filter(|a| a.required) {
@@ -143,18 +154,23 @@ impl ToolRegistry {
 
     /// Check a whole program: every call, and that it unrolls to a bounded length.
     pub fn validate(&self, program: &Program) -> Result<(), ValidationError> {
-        if program.is_empty() {
+        // `repeat(3) {}` has statements but nothing to do: as empty as "".
+        if program.calls().is_empty() {
             return Err(ValidationError { call_index: None, kind: ValidationErrorKind::Empty });
         }
         for (i, call) in program.calls().into_iter().enumerate() {
             self.validate_call(call).map_err(|kind| ValidationError { call_index: Some(i), kind })?;
         }
-        if program.unrolled().is_none() {
-            return Err(ValidationError {
+        match program.unrolled() {
+            None => Err(ValidationError {
                 call_index: None,
                 kind: ValidationErrorKind::TooManySteps(crate::program::MAX_UNROLLED_STEPS),
-            });
+            }),
+            // Only a `repeat(0)` built in code gets here: the parser refuses it.
+            Some(steps) if steps.is_empty() => {
+                Err(ValidationError { call_index: None, kind: ValidationErrorKind::Empty })
+            }
+            Some(_) => Ok(()),
         }
-        Ok(())
     }
 }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The project's test command (README.md, .ci/run): installs what the tests
+# need on a fresh Debian/Ubuntu machine, then runs every check CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain components"
+if command -v rustup >/dev/null 2>&1; then
+  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+fi
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "unit and integration tests"
+cargo test --workspace --locked
+
+step "board files"
+for b in boards/*.toml; do
+  cargo run --quiet --locked -p robot-runtime --bin robot -- check-board "$b"
+done
+
+step "smoke: a 1 m square in the simulator"
+cargo run --quiet --locked -p robot-runtime --bin robot -- exec --level L4 --json \
+  "repeat(4) { drive(distance_m=1); turn(angle_deg=90) }" | tail -n 1 | grep -q '"status":"done"'
+echo "ok"

@@ -35,18 +35,12 @@ fn corrupted_crc_is_dropped_and_the_retransmission_succeeds() {
     let (link, sim) = pair(quiet());
     let mut drive = link.drive(0.16, 0.5);
     sim.corrupt_next_crc();
-    drive
-        .set_wheel_speeds(0.2, 0.1)
-        .expect("retransmission gets through");
+    drive.set_wheel_speeds(0.2, 0.1).expect("retransmission gets through");
     let s = link.stats();
     assert_eq!((s.crc_errors, s.retransmits), (1, 1), "{s:?}");
     let snap = sim.snapshot();
     assert_eq!(snap.wheels_mm_s, (200, 100));
-    assert_eq!(
-        (snap.executed, snap.duplicates),
-        (1, 1),
-        "executed once, reply re-sent"
-    );
+    assert_eq!((snap.executed, snap.duplicates), (1, 1), "executed once, reply re-sent");
 }
 
 #[test]
@@ -69,10 +63,7 @@ fn too_many_dropped_replies_time_out_within_the_budget() {
     let err = client.command(Request::Ping).expect_err("no reply");
     assert!(t.elapsed() <= link.timeouts().call_budget() + Duration::from_millis(50));
     // The peer is silent, so this is either verdict, never a hang.
-    assert!(
-        matches!(err.kind(), ErrorKind::Timeout | ErrorKind::Disconnected),
-        "{err}"
-    );
+    assert!(matches!(err.kind(), ErrorKind::Timeout | ErrorKind::Disconnected), "{err}");
 }
 
 #[test]
@@ -89,10 +80,7 @@ fn disconnected_peer_gives_a_clear_error_then_recovers() {
     assert!(link.is_down());
 
     let t = Instant::now();
-    assert_eq!(
-        drive.stop().expect_err("still gone").kind(),
-        ErrorKind::Disconnected
-    );
+    assert_eq!(drive.stop().expect_err("still gone").kind(), ErrorKind::Disconnected);
     assert!(t.elapsed() <= budget);
 
     sim.reconnect();
@@ -114,9 +102,6 @@ fn closed_port_fails_fast_with_disconnected() {
     assert_eq!(err, SerialError::Disconnected);
     assert!(t.elapsed() < Duration::from_millis(20));
     // The latch still engages locally; the error says the MCU may not know.
-    assert_eq!(
-        stop.force_safe().expect_err("not delivered").kind,
-        ErrorKind::Disconnected
-    );
+    assert_eq!(stop.force_safe().expect_err("not delivered").kind, ErrorKind::Disconnected);
     assert!(stop.is_safe());
 }

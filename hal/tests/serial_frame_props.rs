@@ -8,10 +8,7 @@ use robot_hal::serial::{Frame, McuState, NackCode, Reply, Request};
 
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
-        (any::<i16>(), any::<i16>()).prop_map(|(l, r)| Request::SetWheels {
-            left_mm_s: l,
-            right_mm_s: r
-        }),
+        (any::<i16>(), any::<i16>()).prop_map(|(l, r)| Request::SetWheels { left_mm_s: l, right_mm_s: r }),
         Just(Request::Stop),
         Just(Request::EStop),
         Just(Request::Rearm),
@@ -28,21 +25,19 @@ fn state() -> impl Strategy<Value = McuState> {
         (any::<u16>(), any::<u16>(), any::<u16>(), any::<i16>()),
         (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
     )
-        .prop_map(
-            |((x, y, h), (range, mv, charge, temp), (line, est, closed, holding))| McuState {
-                x_mm: x,
-                y_mm: y,
-                heading_cdeg: h,
-                range_mm: range,
-                battery_mv: mv,
-                charge_permille: charge,
-                temp_cdeg: temp,
-                estop_line_low: line,
-                estopped: est,
-                gripper_closed: closed,
-                holding,
-            },
-        )
+        .prop_map(|((x, y, h), (range, mv, charge, temp), (line, est, closed, holding))| McuState {
+            x_mm: x,
+            y_mm: y,
+            heading_cdeg: h,
+            range_mm: range,
+            battery_mv: mv,
+            charge_permille: charge,
+            temp_cdeg: temp,
+            estop_line_low: line,
+            estopped: est,
+            gripper_closed: closed,
+            holding,
+        })
 }
 
 fn reply() -> impl Strategy<Value = Reply> {
@@ -61,11 +56,7 @@ fn reply() -> impl Strategy<Value = Reply> {
 
 fn decode_all<M: serde::de::DeserializeOwned>(bytes: &[u8]) -> Vec<Frame<M>> {
     let mut dec = FrameDecoder::<M>::new();
-    bytes
-        .iter()
-        .filter_map(|b| dec.push(*b))
-        .filter_map(Result::ok)
-        .collect()
+    bytes.iter().filter_map(|b| dec.push(*b)).filter_map(Result::ok).collect()
 }
 
 /// Whether `needle` occurs in order (not necessarily contiguously) in `hay`.

@@ -8,8 +8,7 @@ mod serial_common;
 use std::time::Duration;
 
 use robot_hal::capability::{
-    Battery, DifferentialDrive, Gripper, InputPin, Led, Odometry, RangeSensor, Thermometer,
-    WaitForEdge,
+    Battery, DifferentialDrive, Gripper, InputPin, Led, Odometry, RangeSensor, Thermometer, WaitForEdge,
 };
 use robot_hal::{Error, ErrorKind, GripperPosition, Rgb};
 use serial_common::{eventually, fast, pair};
@@ -29,10 +28,7 @@ fn drive_round_trip_moves_the_odometry() {
     assert_eq!(sim.snapshot().wheels_mm_s, (0, 0));
     let moved = odo.pose().expect("pose");
     assert!(moved.x > 0.02 && moved.x < 0.2, "x = {}", moved.x);
-    assert!(
-        moved.y.abs() < 1e-3 && moved.heading_deg.abs() < 0.01,
-        "{moved:?}"
-    );
+    assert!(moved.y.abs() < 1e-3 && moved.heading_deg.abs() < 0.01, "{moved:?}");
 
     drive.set_wheel_speeds(-0.1, 0.1).expect("turn");
     std::thread::sleep(Duration::from_millis(100));
@@ -47,12 +43,7 @@ fn too_fast_is_out_of_range_and_never_sent() {
     let (link, sim) = pair(fast());
     let mut drive = link.drive(0.16, 0.5);
     let before = sim.snapshot().wheels_mm_s;
-    for (l, r) in [
-        (0.6, 0.0),
-        (0.0, -0.51),
-        (f64::NAN, 0.0),
-        (f64::INFINITY, 0.0),
-    ] {
+    for (l, r) in [(0.6, 0.0), (0.0, -0.51), (f64::NAN, 0.0), (f64::INFINITY, 0.0)] {
         let err = drive.set_wheel_speeds(l, r).expect_err("over the limit");
         assert_eq!(err.kind(), ErrorKind::OutOfRange, "{l} {r}");
     }
@@ -106,21 +97,14 @@ fn estop_line_follows_the_coprocessor_and_wakes_waiters() {
     // The co-processor latched on the line by itself: motion is refused
     // even though the host latch is not engaged, and rearming is refused
     // while the line is held.
-    let err = drive
-        .set_wheel_speeds(0.1, 0.1)
-        .expect_err("latched in the MCU");
+    let err = drive.set_wheel_speeds(0.1, 0.1).expect_err("latched in the MCU");
     assert_eq!(err.kind(), ErrorKind::Refused);
     assert!(sim.snapshot().state.estopped);
 
     let mut line = link.estop_line(Duration::from_millis(50));
-    assert!(
-        !line.wait_for_edge(Duration::from_millis(40)).expect("wait"),
-        "no edge"
-    );
+    assert!(!line.wait_for_edge(Duration::from_millis(40)).expect("wait"), "no edge");
     sim.set_estop_line_low(false);
-    assert!(eventually(Duration::from_millis(500), || line
-        .is_high()
-        .unwrap_or(false)));
+    assert!(eventually(Duration::from_millis(500), || line.is_high().unwrap_or(false)));
 }
 
 #[test]
@@ -132,8 +116,5 @@ fn stats_count_frames() {
     }
     let s = link.stats();
     assert!(s.frames_ok >= 5 && s.frames_sent >= 5, "{s:?}");
-    assert_eq!(
-        (s.crc_errors, s.malformed, s.resyncs, s.timeouts),
-        (0, 0, 0, 0)
-    );
+    assert_eq!((s.crc_errors, s.malformed, s.resyncs, s.timeouts), (0, 0, 0, 0));
 }

@@ -24,30 +24,15 @@ fn force_safe_latches_refuses_motion_until_rearm() {
 
     stop.force_safe().expect("engaged");
     assert!(stop.is_safe());
-    assert_eq!(
-        drive
-            .set_wheel_speeds(0.1, 0.1)
-            .expect_err("latched")
-            .kind(),
-        ErrorKind::Refused
-    );
-    assert_eq!(
-        gripper.close().expect_err("latched").kind(),
-        ErrorKind::Refused
-    );
-    assert!(eventually(Duration::from_millis(200), || sim
-        .snapshot()
-        .state
-        .estopped));
+    assert_eq!(drive.set_wheel_speeds(0.1, 0.1).expect_err("latched").kind(), ErrorKind::Refused);
+    assert_eq!(gripper.close().expect_err("latched").kind(), ErrorKind::Refused);
+    assert!(eventually(Duration::from_millis(200), || sim.snapshot().state.estopped));
     assert_eq!(sim.snapshot().wheels_mm_s, (0, 0));
     drive.stop().expect("stopping is always allowed");
 
     stop.rearm();
     assert!(!stop.is_safe());
-    assert!(eventually(Duration::from_millis(200), || !sim
-        .snapshot()
-        .state
-        .estopped));
+    assert!(eventually(Duration::from_millis(200), || !sim.snapshot().state.estopped));
     drive.set_wheel_speeds(0.1, 0.1).expect("rearmed");
     gripper.close().expect("rearmed");
 }
@@ -75,18 +60,12 @@ fn force_safe_is_immediate_while_commands_stream() {
             sent
         })
     };
-    assert!(eventually(Duration::from_millis(500), || sim
-        .snapshot()
-        .wheels_mm_s
-        == (300, 300)));
+    assert!(eventually(Duration::from_millis(500), || sim.snapshot().wheels_mm_s == (300, 300)));
 
     let t = Instant::now();
     stop.force_safe().expect("engaged");
     let first = t.elapsed();
-    assert!(
-        first < Duration::from_millis(1),
-        "force_safe took {first:?}"
-    );
+    assert!(first < Duration::from_millis(1), "force_safe took {first:?}");
     let mut times: Vec<Duration> = (0..50)
         .map(|_| {
             let t = Instant::now();
@@ -95,25 +74,12 @@ fn force_safe_is_immediate_while_commands_stream() {
         })
         .collect();
     times.sort();
-    assert!(
-        times[25] < Duration::from_micros(100),
-        "median {:?}",
-        times[25]
-    );
+    assert!(times[25] < Duration::from_micros(100), "median {:?}", times[25]);
 
     // The EStop frame overtakes the stream and the MCU stops the wheels.
-    assert!(eventually(Duration::from_millis(50), || sim
-        .snapshot()
-        .state
-        .estopped));
-    assert!(eventually(Duration::from_millis(200), || refused
-        .load(Ordering::SeqCst)
-        > 5));
-    assert_eq!(
-        sim.snapshot().wheels_mm_s,
-        (0, 0),
-        "no motion got through after the latch"
-    );
+    assert!(eventually(Duration::from_millis(50), || sim.snapshot().state.estopped));
+    assert!(eventually(Duration::from_millis(200), || refused.load(Ordering::SeqCst) > 5));
+    assert_eq!(sim.snapshot().wheels_mm_s, (0, 0), "no motion got through after the latch");
     running.store(false, Ordering::SeqCst);
     let sent = streamer.join().expect("streamer");
     assert!(sent > 0);

@@ -77,7 +77,8 @@ fn main() {
         }
         sim.release_estop();
         let t1 = Instant::now();
-        while latch.reset(OperatorReset { operator: "bench".into() }).is_err() && t1.elapsed() < Duration::from_secs(1) {
+        while latch.reset(OperatorReset { operator: "bench".into() }).is_err() && t1.elapsed() < Duration::from_secs(1)
+        {
             std::thread::sleep(Duration::from_micros(100));
         }
     }
@@ -88,7 +89,7 @@ fn main() {
     lat.sort();
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
     println!(
-        "estop latency over {} trials (executor runs started: {runs}, failed trials: {failures}): \
+        "estop latency over {} trials (programs the executor started: {runs}, failed trials: {failures}): \
          p50 {:?}  p90 {:?}  p99 {:?}  p99.9 {:?}  max {:?}",
         lat.len(),
         pct(0.5),

@@ -149,8 +149,9 @@ impl Clock for SimClock {
     }
 }
 
-/// The simulated rover in its house.
-#[derive(Debug)]
+/// The simulated rover in its house. Cheap to clone: every clone is a
+/// handle on the same simulated world.
+#[derive(Debug, Clone)]
 pub struct Sim {
     shared: Arc<Shared>,
 }

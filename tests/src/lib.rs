@@ -23,13 +23,8 @@ pub fn session(level: Level) -> SimSession {
 }
 
 pub fn session_with(level: Level, seed: u64, estop_at_s: Option<f64>, recorder: Recorder) -> SimSession {
-    let spec = SessionSpec {
-        board_path: board_path().display().to_string(),
-        seed,
-        level: Some(level),
-        yes: true,
-        estop_at_s,
-    };
+    let spec =
+        SessionSpec { board_path: board_path().display().to_string(), seed, level: Some(level), yes: true, estop_at_s };
     SimSession::start(board(), &spec, recorder).expect("session starts")
 }
 

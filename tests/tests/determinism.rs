@@ -51,4 +51,3 @@ fn a_log_replays_identically() {
     assert_eq!(out.first_difference, None, "{:?}", out.transcript);
     assert_eq!(out.replayed.len(), contents.records.len());
 }
-

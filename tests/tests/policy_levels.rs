@@ -60,7 +60,12 @@ fn level_cannot_exceed_the_board_cap() {
 #[test]
 fn malformed_and_invalid_programs_are_rejected() {
     let mut s = session(Level::L4);
-    for p in ["fly(height_m=3)", "drive(distance_m=\"far\")", "set_led(color=pink)", "drive(speed_mps=0.3, distance_m=1, distance_m=2)"] {
+    for p in [
+        "fly(height_m=3)",
+        "drive(distance_m=\"far\")",
+        "set_led(color=pink)",
+        "drive(speed_mps=0.3, distance_m=1, distance_m=2)",
+    ] {
         let r = run(&mut s, p);
         assert_eq!(r.status, RunStatus::Rejected, "{p}: {r:?}");
         assert!(!r.reason.is_empty());

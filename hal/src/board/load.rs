@@ -81,10 +81,8 @@ impl BoardFile {
     /// Read, parse and check a board file.
     pub fn load(path: impl AsRef<Path>) -> Result<BoardFile, BoardError> {
         let path = path.as_ref();
-        let src = std::fs::read_to_string(path).map_err(|e| BoardError::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let src = std::fs::read_to_string(path)
+            .map_err(|e| BoardError::Io { path: path.display().to_string(), message: e.to_string() })?;
         let mut board = Self::parse_str(&src, &path.display().to_string())?;
         board.path = Some(PathBuf::from(path));
         Ok(board)
@@ -94,12 +92,7 @@ impl BoardFile {
     pub fn parse_str(src: &str, origin: &str) -> Result<BoardFile, BoardError> {
         let board: BoardFile = toml::from_str(src).map_err(|e| {
             let (line, column) = e.span().map(|s| line_col(src, s.start)).unwrap_or((1, 1));
-            BoardError::Invalid {
-                path: origin.to_string(),
-                line,
-                column,
-                message: e.message().trim().to_string(),
-            }
+            BoardError::Invalid { path: origin.to_string(), line, column, message: e.message().trim().to_string() }
         })?;
         let errors = board.check(src, origin);
         match errors.into_iter().next() {
@@ -177,7 +170,10 @@ impl BoardFile {
             if !(0.0..0.5).contains(&s.odometry_noise) {
                 c.err("odometry_noise", "sim.odometry_noise must be in [0, 0.5)".into());
             }
-            if !((0.0..=1.0).contains(&s.initial_battery) && s.battery_drain_per_m.is_finite() && s.battery_drain_per_m >= 0.0) {
+            if !((0.0..=1.0).contains(&s.initial_battery)
+                && s.battery_drain_per_m.is_finite()
+                && s.battery_drain_per_m >= 0.0)
+            {
                 c.err("[sim]", "sim.initial_battery must be in [0, 1] and battery_drain_per_m non-negative".into());
             }
             if s.step_ms == 0 || s.step_ms > 100 {
@@ -187,7 +183,10 @@ impl BoardFile {
         if self.board.robot_id.is_empty()
             || !self.board.robot_id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
         {
-            c.err("robot_id", "board.robot_id must be non-empty letters, digits, '-' or '_' (it is an MQTT topic level)".into());
+            c.err(
+                "robot_id",
+                "board.robot_id must be non-empty letters, digits, '-' or '_' (it is an MQTT topic level)".into(),
+            );
         }
 
         // Places, waypoints and the roadmap.
@@ -231,27 +230,42 @@ impl BoardFile {
             let mut args = HashSet::new();
             for a in &t.args {
                 if !is_ident(&a.name) {
-                    c.err(&format!("\"{}\"", a.name), format!("tool `{}`: argument name `{}` must be a lower-case identifier", t.name, a.name));
+                    c.err(
+                        &format!("\"{}\"", a.name),
+                        format!("tool `{}`: argument name `{}` must be a lower-case identifier", t.name, a.name),
+                    );
                 }
                 if !args.insert(a.name.as_str()) {
-                    c.err(&format!("\"{}\"", a.name), format!("tool `{}`: argument `{}` is declared twice", t.name, a.name));
+                    c.err(
+                        &format!("\"{}\"", a.name),
+                        format!("tool `{}`: argument `{}` is declared twice", t.name, a.name),
+                    );
                 }
                 match &a.ty {
                     ArgType::Number { min, max, .. } => {
                         if let (Some(lo), Some(hi)) = (min, max) {
                             if lo > hi || lo.is_nan() || hi.is_nan() {
-                                c.err(&format!("\"{}\"", a.name), format!("tool `{}`: argument `{}` has min {lo} above max {hi}", t.name, a.name));
+                                c.err(
+                                    &format!("\"{}\"", a.name),
+                                    format!("tool `{}`: argument `{}` has min {lo} above max {hi}", t.name, a.name),
+                                );
                             }
                         }
                     }
                     ArgType::Enum { values } => {
                         if values.is_empty() || values.iter().any(|v| !is_ident(v)) {
-                            c.err(&format!("\"{}\"", a.name), format!("tool `{}`: enum argument `{}` needs lower-case word values", t.name, a.name));
+                            c.err(
+                                &format!("\"{}\"", a.name),
+                                format!("tool `{}`: enum argument `{}` needs lower-case word values", t.name, a.name),
+                            );
                         }
                     }
                     ArgType::String { max_len } => {
                         if *max_len == 0 {
-                            c.err(&format!("\"{}\"", a.name), format!("tool `{}`: string argument `{}` has max_len 0", t.name, a.name));
+                            c.err(
+                                &format!("\"{}\"", a.name),
+                                format!("tool `{}`: string argument `{}` has max_len 0", t.name, a.name),
+                            );
                         }
                     }
                 }
@@ -259,7 +273,10 @@ impl BoardFile {
         }
         for f in &r.forbidden_tools {
             if !tools.contains(f.as_str()) {
-                c.err(&format!("\"{f}\""), format!("rules.forbidden_tools names `{f}`, which this board does not declare"));
+                c.err(
+                    &format!("\"{f}\""),
+                    format!("rules.forbidden_tools names `{f}`, which this board does not declare"),
+                );
             }
         }
         if let Err(e) = ToolRegistry::from_specs(self.tools.clone()) {

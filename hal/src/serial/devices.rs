@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::capability::{
-    Battery, DifferentialDrive, Gripper, InputPin, Led, Odometry, RangeSensor, SafeStop,
-    Thermometer, WaitForEdge,
+    Battery, DifferentialDrive, Gripper, InputPin, Led, Odometry, RangeSensor, SafeStop, Thermometer, WaitForEdge,
 };
 use crate::{BatteryState, DeviceError, ErrorType, GripperPosition, GripperState, Pose, Rgb};
 
@@ -23,56 +22,33 @@ use super::messages::{McuState, Request};
 
 impl SerialLink {
     pub fn drive(&self, track_width_m: f64, max_wheel_speed_mps: f64) -> SerialDrive {
-        SerialDrive {
-            client: self.client(),
-            track_width_m,
-            max_wheel_speed_mps,
-        }
+        SerialDrive { client: self.client(), track_width_m, max_wheel_speed_mps }
     }
     pub fn odometry(&self) -> SerialOdometry {
-        SerialOdometry {
-            client: self.client(),
-        }
+        SerialOdometry { client: self.client() }
     }
     pub fn range(&self, max_range_m: f64) -> SerialRange {
-        SerialRange {
-            client: self.client(),
-            max_range_m,
-        }
+        SerialRange { client: self.client(), max_range_m }
     }
     pub fn battery(&self) -> SerialBattery {
-        SerialBattery {
-            client: self.client(),
-        }
+        SerialBattery { client: self.client() }
     }
     pub fn thermometer(&self) -> SerialThermometer {
-        SerialThermometer {
-            client: self.client(),
-        }
+        SerialThermometer { client: self.client() }
     }
     pub fn led(&self) -> SerialLed {
-        SerialLed {
-            client: self.client(),
-        }
+        SerialLed { client: self.client() }
     }
     pub fn gripper(&self) -> SerialGripper {
-        SerialGripper {
-            client: self.client(),
-        }
+        SerialGripper { client: self.client() }
     }
     /// The kill-switch line as the co-processor reads it. A cached `State`
     /// younger than `max_age` answers reads without a round trip.
     pub fn estop_line(&self, max_age: Duration) -> SerialEstopLine {
-        SerialEstopLine {
-            client: self.client(),
-            max_age,
-        }
+        SerialEstopLine { client: self.client(), max_age }
     }
     pub fn safe_stop(&self, name: impl Into<String>) -> SerialSafeStop {
-        SerialSafeStop {
-            name: name.into(),
-            link: self.clone(),
-        }
+        SerialSafeStop { name: name.into(), link: self.clone() }
     }
 }
 
@@ -115,11 +91,7 @@ impl SerialDrive {
     fn to_mm_s(&self, what: &'static str, mps: f64) -> Result<i16, SerialError> {
         let limit = self.max_wheel_speed_mps.min(f64::from(i16::MAX) / 1000.0);
         if !mps.is_finite() || mps.abs() > limit {
-            return Err(SerialError::OutOfRange {
-                what,
-                value: mps,
-                limit,
-            });
+            return Err(SerialError::OutOfRange { what, value: mps, limit });
         }
         // In range of i16 by the check above.
         Ok((mps * 1000.0).round() as i16)
@@ -131,10 +103,7 @@ impl DifferentialDrive for SerialDrive {
         let left_mm_s = self.to_mm_s("left wheel speed (m/s)", left_mps)?;
         let right_mm_s = self.to_mm_s("right wheel speed (m/s)", right_mps)?;
         refuse_if_latched(self.client.link().shared())?;
-        self.client.command(Request::SetWheels {
-            left_mm_s,
-            right_mm_s,
-        })
+        self.client.command(Request::SetWheels { left_mm_s, right_mm_s })
     }
 
     /// Stopping is always allowed, latched or not.
@@ -160,11 +129,7 @@ pub struct SerialOdometry {
 impl Odometry for SerialOdometry {
     fn pose(&mut self) -> Result<Pose, SerialError> {
         let s = self.client.state()?;
-        Ok(Pose::new(
-            f64::from(s.x_mm) / 1000.0,
-            f64::from(s.y_mm) / 1000.0,
-            f64::from(s.heading_cdeg) / 100.0,
-        ))
+        Ok(Pose::new(f64::from(s.x_mm) / 1000.0, f64::from(s.y_mm) / 1000.0, f64::from(s.heading_cdeg) / 100.0))
     }
 }
 
@@ -222,11 +187,7 @@ pub struct SerialLed {
 
 impl Led for SerialLed {
     fn set_color(&mut self, c: Rgb) -> Result<(), SerialError> {
-        self.client.command(Request::SetLed {
-            r: c.r,
-            g: c.g,
-            b: c.b,
-        })
+        self.client.command(Request::SetLed { r: c.r, g: c.g, b: c.b })
     }
 }
 
@@ -254,15 +215,8 @@ impl Gripper for SerialGripper {
 
     fn state(&mut self) -> Result<GripperState, SerialError> {
         let s = self.client.state()?;
-        let position = if s.gripper_closed {
-            GripperPosition::Closed
-        } else {
-            GripperPosition::Open
-        };
-        Ok(GripperState {
-            position,
-            holding: s.holding,
-        })
+        let position = if s.gripper_closed { GripperPosition::Closed } else { GripperPosition::Open };
+        Ok(GripperState { position, holding: s.holding })
     }
 }
 
@@ -308,11 +262,7 @@ impl WaitForEdge for SerialEstopLine {
             if left.is_zero() {
                 return Ok(false);
             }
-            cache = shared
-                .state_changed
-                .wait_timeout(cache, left)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|e| e.into_inner().0);
+            cache = shared.state_changed.wait_timeout(cache, left).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
         }
         Ok(true)
     }

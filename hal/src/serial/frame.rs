@@ -57,10 +57,8 @@ pub fn encode_body<M: Serialize>(frame: &Frame<M>) -> Result<Body, FrameError> {
         other => FrameError::Postcard(other),
     })?;
     let mut body = Body::new();
-    body.extend_from_slice(used)
-        .map_err(|()| FrameError::TooLong)?;
-    body.extend_from_slice(&CRC16.checksum(used).to_le_bytes())
-        .map_err(|()| FrameError::TooLong)?;
+    body.extend_from_slice(used).map_err(|()| FrameError::TooLong)?;
+    body.extend_from_slice(&CRC16.checksum(used).to_le_bytes()).map_err(|()| FrameError::TooLong)?;
     Ok(body)
 }
 
@@ -71,8 +69,7 @@ pub fn wrap(body: &[u8]) -> Result<WireFrame, FrameError> {
     let mut out = WireFrame::new();
     let parts: [&[u8]; 3] = [&[0], &chunk[..n], &[0]];
     for part in parts {
-        out.extend_from_slice(part)
-            .map_err(|()| FrameError::TooLong)?;
+        out.extend_from_slice(part).map_err(|()| FrameError::TooLong)?;
     }
     Ok(out)
 }
@@ -96,9 +93,7 @@ pub fn decode_body<M: DeserializeOwned>(body: &[u8]) -> Result<Frame<M>, FrameEr
     // Trailing bytes under a valid CRC mean sender and receiver disagree on
     // the message layout; accepting the prefix would hide that.
     if !rest.is_empty() {
-        return Err(FrameError::Postcard(
-            postcard::Error::DeserializeBadEncoding,
-        ));
+        return Err(FrameError::Postcard(postcard::Error::DeserializeBadEncoding));
     }
     Ok(frame)
 }
@@ -132,12 +127,7 @@ pub struct FrameDecoder<M> {
 
 impl<M> Default for FrameDecoder<M> {
     fn default() -> Self {
-        Self {
-            chunk: heapless::Vec::new(),
-            skipping: false,
-            stats: DecoderStats::default(),
-            _msg: PhantomData,
-        }
+        Self { chunk: heapless::Vec::new(), skipping: false, stats: DecoderStats::default(), _msg: PhantomData }
     }
 }
 
@@ -211,13 +201,7 @@ mod tests {
             gripper_closed: true,
             holding: true,
         };
-        let frame = Frame {
-            seq: u16::MAX,
-            msg: Reply::State {
-                seq: u16::MAX,
-                state,
-            },
-        };
+        let frame = Frame { seq: u16::MAX, msg: Reply::State { seq: u16::MAX, state } };
         let wire = encode(&frame).expect("largest frame fits");
         assert!(wire.len() <= MAX_FRAME);
         let mut dec = FrameDecoder::<Reply>::new();
@@ -227,13 +211,7 @@ mod tests {
 
     #[test]
     fn flipped_bit_is_a_crc_error() {
-        let frame = Frame {
-            seq: 7,
-            msg: Request::SetWheels {
-                left_mm_s: 100,
-                right_mm_s: -100,
-            },
-        };
+        let frame = Frame { seq: 7, msg: Request::SetWheels { left_mm_s: 100, right_mm_s: -100 } };
         let mut body = encode_body(&frame).expect("encodes");
         body[1] ^= 0x10;
         let wire = wrap(&body).expect("wraps");
@@ -250,10 +228,7 @@ mod tests {
         for _ in 0..200 {
             assert!(dec.push(0x55).is_none());
         }
-        let frame = Frame {
-            seq: 1,
-            msg: Request::Ping,
-        };
+        let frame = Frame { seq: 1, msg: Request::Ping };
         let wire = encode(&frame).expect("encodes");
         let got: Vec<_> = wire.iter().filter_map(|b| dec.push(*b)).collect();
         assert_eq!(got, vec![Err(FrameError::TooLong), Ok(frame)]);

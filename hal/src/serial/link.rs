@@ -69,11 +69,7 @@ impl LinkTimeouts {
     /// threshold scales with it.
     pub fn from_config(cfg: &SerialConfig) -> Self {
         let reply_timeout = Duration::from_millis(cfg.timeout_ms.max(1));
-        Self {
-            reply_timeout,
-            disconnect_after: reply_timeout * 10,
-            ..Self::default()
-        }
+        Self { reply_timeout, disconnect_after: reply_timeout * 10, ..Self::default() }
     }
 
     /// The longest a caller waits for one request: every retransmission,
@@ -104,11 +100,7 @@ pub enum SerialError {
     #[error("refused: the kill-switch latch is engaged")]
     Refused,
     #[error("{what} {value} is outside the limit {limit}")]
-    OutOfRange {
-        what: &'static str,
-        value: f64,
-        limit: f64,
-    },
+    OutOfRange { what: &'static str, value: f64, limit: f64 },
     #[error("co-processor rejected the request: {0:?}")]
     Nack(NackCode),
     #[error("unexpected reply {0:?}")]
@@ -121,13 +113,9 @@ impl crate::Error for SerialError {
             SerialError::Open { .. } | SerialError::Disconnected => ErrorKind::Disconnected,
             SerialError::Timeout => ErrorKind::Timeout,
             SerialError::Refused | SerialError::Nack(NackCode::Estopped) => ErrorKind::Refused,
-            SerialError::OutOfRange { .. } | SerialError::Nack(NackCode::OutOfRange) => {
-                ErrorKind::OutOfRange
-            }
+            SerialError::OutOfRange { .. } | SerialError::Nack(NackCode::OutOfRange) => ErrorKind::OutOfRange,
             SerialError::Nack(NackCode::Unsupported) => ErrorKind::Unsupported,
-            SerialError::Nack(NackCode::Fault) | SerialError::UnexpectedReply(_) => {
-                ErrorKind::Fault
-            }
+            SerialError::Nack(NackCode::Fault) | SerialError::UnexpectedReply(_) => ErrorKind::Fault,
         }
     }
 }
@@ -196,9 +184,7 @@ impl Shared {
 
     fn publish_state(&self, state: McuState, now: Instant) {
         let mut cache = lock(&self.state);
-        let moved = cache
-            .last
-            .map_or(true, |(old, _)| old.estop_line_low != state.estop_line_low);
+        let moved = cache.last.map_or(true, |(old, _)| old.estop_line_low != state.estop_line_low);
         cache.last = Some((state, now));
         if moved {
             cache.epoch += 1;
@@ -247,9 +233,7 @@ pub struct SerialLink {
 
 impl std::fmt::Debug for SerialLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SerialLink")
-            .field("timeouts", &self.inner.timeouts)
-            .finish()
+        f.debug_struct("SerialLink").field("timeouts", &self.inner.timeouts).finish()
     }
 }
 
@@ -260,25 +244,15 @@ impl SerialLink {
         let port = serialport::new(&cfg.port, cfg.baud)
             .timeout(timeouts.poll_interval)
             .open()
-            .map_err(|e| SerialError::Open {
-                port: cfg.port.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| SerialError::Open { port: cfg.port.clone(), reason: e.to_string() })?;
         Self::from_port(port, timeouts)
     }
 
     /// Run the link over an already open port (a pty in tests).
-    pub fn from_port(
-        mut port: Box<dyn serialport::SerialPort>,
-        timeouts: LinkTimeouts,
-    ) -> Result<Self, SerialError> {
+    pub fn from_port(mut port: Box<dyn serialport::SerialPort>, timeouts: LinkTimeouts) -> Result<Self, SerialError> {
         let name = port.name().unwrap_or_else(|| "serial".into());
-        let open_err = |e: &dyn std::fmt::Display| SerialError::Open {
-            port: name.clone(),
-            reason: e.to_string(),
-        };
-        port.set_timeout(timeouts.poll_interval)
-            .map_err(|e| open_err(&e))?;
+        let open_err = |e: &dyn std::fmt::Display| SerialError::Open { port: name.clone(), reason: e.to_string() };
+        port.set_timeout(timeouts.poll_interval).map_err(|e| open_err(&e))?;
         let shared = Arc::new(Shared::default());
         let (tx, rx) = mpsc::sync_channel(QUEUE_DEPTH);
         let io = IoThread {
@@ -290,29 +264,15 @@ impl SerialLink {
             current: None,
             last_heartbeat: Instant::now(),
         };
-        let thread = std::thread::Builder::new()
-            .name("serial-link".into())
-            .spawn(move || io.run())
-            .map_err(|e| open_err(&e))?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                shared,
-                tx,
-                timeouts,
-                thread: Mutex::new(Some(thread)),
-            }),
-        })
+        let thread =
+            std::thread::Builder::new().name("serial-link".into()).spawn(move || io.run()).map_err(|e| open_err(&e))?;
+        Ok(Self { inner: Arc::new(Inner { shared, tx, timeouts, thread: Mutex::new(Some(thread)) }) })
     }
 
     /// A handle that sends requests and waits for their replies.
     pub fn client(&self) -> LinkClient {
         let (reply_tx, reply_rx) = mpsc::sync_channel(REPLY_DEPTH);
-        LinkClient {
-            link: self.clone(),
-            reply_tx,
-            reply_rx,
-            ticket: 0,
-        }
+        LinkClient { link: self.clone(), reply_tx, reply_rx, ticket: 0 }
     }
 
     pub fn stats(&self) -> LinkStats {
@@ -355,9 +315,7 @@ pub struct LinkClient {
 
 impl std::fmt::Debug for LinkClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LinkClient")
-            .field("ticket", &self.ticket)
-            .finish()
+        f.debug_struct("LinkClient").field("ticket", &self.ticket).finish()
     }
 }
 
@@ -377,12 +335,7 @@ impl LinkClient {
         while self.reply_rx.try_recv().is_ok() {}
         self.ticket += 1;
         let deadline = Instant::now() + inner.timeouts.call_budget();
-        let mut cmd = Command {
-            request,
-            ticket: self.ticket,
-            deadline,
-            reply: self.reply_tx.clone(),
-        };
+        let mut cmd = Command { request, ticket: self.ticket, deadline, reply: self.reply_tx.clone() };
         loop {
             match inner.tx.try_send(cmd) {
                 Ok(()) => break,
@@ -404,11 +357,7 @@ impl LinkClient {
                 }
                 Ok(_) => continue,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    return Err(if inner.shared.is_down() {
-                        SerialError::Disconnected
-                    } else {
-                        SerialError::Timeout
-                    });
+                    return Err(if inner.shared.is_down() { SerialError::Disconnected } else { SerialError::Timeout });
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => return Err(SerialError::Disconnected),
             }
@@ -436,10 +385,7 @@ impl LinkClient {
 
 /// Who is waiting for the request in the normal slot.
 enum Waiter {
-    Caller {
-        ticket: u64,
-        reply: SyncSender<(u64, Result<Reply, ErrorKind>)>,
-    },
+    Caller { ticket: u64, reply: SyncSender<(u64, Result<Reply, ErrorKind>)> },
     Heartbeat,
 }
 
@@ -521,13 +467,7 @@ impl IoThread {
                     let _ = cmd.reply.try_send((cmd.ticket, Err(kind)));
                     return;
                 }
-                (
-                    cmd.request,
-                    Waiter::Caller {
-                        ticket: cmd.ticket,
-                        reply: cmd.reply,
-                    },
-                )
+                (cmd.request, Waiter::Caller { ticket: cmd.ticket, reply: cmd.reply })
             }
             Err(_) => match self.timeouts.heartbeat {
                 Some(every) if now.saturating_duration_since(self.last_heartbeat) >= every => {
@@ -563,12 +503,7 @@ impl IoThread {
             if self.shared.is_latched() && !state.estopped && !self.proto.priority_pending() {
                 self.shared
                     .priority
-                    .compare_exchange(
-                        PRIORITY_NONE,
-                        PRIORITY_ESTOP,
-                        Ordering::SeqCst,
-                        Ordering::SeqCst,
-                    )
+                    .compare_exchange(PRIORITY_NONE, PRIORITY_ESTOP, Ordering::SeqCst, Ordering::SeqCst)
                     .ok();
             }
         }
@@ -601,16 +536,11 @@ impl IoThread {
 
     fn refuse_queued(&mut self) {
         while let Ok(cmd) = self.rx.try_recv() {
-            let _ = cmd
-                .reply
-                .try_send((cmd.ticket, Err(ErrorKind::Disconnected)));
+            let _ = cmd.reply.try_send((cmd.ticket, Err(ErrorKind::Disconnected)));
         }
     }
 }
 
 fn is_transient(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    )
+    matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted)
 }

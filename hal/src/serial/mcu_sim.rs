@@ -110,9 +110,7 @@ struct World {
 impl World {
     fn report(&self, cfg: &McuSimConfig) -> McuState {
         let range_m = match cfg.wall_x_m {
-            Some(wall) if self.heading_rad.cos() > 1e-3 => {
-                ((wall - self.x) / self.heading_rad.cos()).max(0.0)
-            }
+            Some(wall) if self.heading_rad.cos() > 1e-3 => ((wall - self.x) / self.heading_rad.cos()).max(0.0),
             _ => f64::INFINITY,
         };
         let max_range = f64::from(cfg.max_range_mm);
@@ -134,10 +132,7 @@ impl World {
     }
 
     fn step(&mut self, cfg: &McuSimConfig, dt: f64, now: Instant) {
-        if cfg
-            .watchdog
-            .is_some_and(|w| now.saturating_duration_since(self.last_rx) > w)
-        {
+        if cfg.watchdog.is_some_and(|w| now.saturating_duration_since(self.last_rx) > w) {
             self.wheels = (0, 0);
         }
         let l = f64::from(self.wheels.0) / 1000.0;
@@ -159,17 +154,10 @@ impl World {
         let nack = |code| Reply::Nack { seq, code };
         self.executed += 1;
         match req {
-            Request::SetWheels { .. } | Request::Gripper { .. } if self.estopped => {
-                nack(NackCode::Estopped)
-            }
-            Request::SetWheels {
-                left_mm_s,
-                right_mm_s,
-            } => {
+            Request::SetWheels { .. } | Request::Gripper { .. } if self.estopped => nack(NackCode::Estopped),
+            Request::SetWheels { left_mm_s, right_mm_s } => {
                 let max = cfg.max_wheel_mm_s;
-                if left_mm_s.unsigned_abs() > max.unsigned_abs()
-                    || right_mm_s.unsigned_abs() > max.unsigned_abs()
-                {
+                if left_mm_s.unsigned_abs() > max.unsigned_abs() || right_mm_s.unsigned_abs() > max.unsigned_abs() {
                     nack(NackCode::OutOfRange)
                 } else {
                     self.wheels = (left_mm_s, right_mm_s);
@@ -199,10 +187,7 @@ impl World {
                 ack
             }
             Request::Ping => ack,
-            Request::GetState => Reply::State {
-                seq,
-                state: self.report(cfg),
-            },
+            Request::GetState => Reply::State { seq, state: self.report(cfg) },
         }
     }
 
@@ -254,26 +239,10 @@ impl McuSim {
             bad_frames: 0,
             estops: 0,
         };
-        let ctl = Arc::new(Control {
-            stop: AtomicBool::new(false),
-            world: Mutex::new(world),
-        });
-        let firmware = Firmware {
-            port,
-            cfg,
-            ctl: ctl.clone(),
-            decoder: FrameDecoder::new(),
-            last: None,
-            tx_seq: 0,
-        };
-        let thread = std::thread::Builder::new()
-            .name("mcu-sim".into())
-            .spawn(move || firmware.run())?;
-        Ok(Self {
-            ctl,
-            cfg,
-            thread: Some(thread),
-        })
+        let ctl = Arc::new(Control { stop: AtomicBool::new(false), world: Mutex::new(world) });
+        let firmware = Firmware { port, cfg, ctl: ctl.clone(), decoder: FrameDecoder::new(), last: None, tx_seq: 0 };
+        let thread = std::thread::Builder::new().name("mcu-sim".into()).spawn(move || firmware.run())?;
+        Ok(Self { ctl, cfg, thread: Some(thread) })
     }
 
     /// A simulated co-processor on one end of a pseudo-terminal and a
@@ -283,10 +252,8 @@ impl McuSim {
         cfg: McuSimConfig,
         timeouts: super::LinkTimeouts,
     ) -> Result<(super::SerialLink, McuSim), super::SerialError> {
-        let open_err = |e: &dyn std::fmt::Display| super::SerialError::Open {
-            port: "pty".into(),
-            reason: e.to_string(),
-        };
+        let open_err =
+            |e: &dyn std::fmt::Display| super::SerialError::Open { port: "pty".into(), reason: e.to_string() };
         let (host, mcu) = serialport::TTYPort::pair().map_err(|e| open_err(&e))?;
         let sim = McuSim::spawn(Box::new(mcu), cfg).map_err(|e| open_err(&e))?;
         let link = super::SerialLink::from_port(Box::new(host), timeouts)?;
@@ -324,10 +291,7 @@ impl McuSim {
     /// Write these bytes to the host before the next reply (or at once if
     /// idle), outside any frame.
     pub fn inject_garbage(&self, bytes: &[u8]) {
-        lock(&self.ctl.world)
-            .faults
-            .garbage
-            .extend_from_slice(bytes);
+        lock(&self.ctl.world).faults.garbage.extend_from_slice(bytes);
     }
 
     /// Execute the next `n` requests but send no reply.
@@ -429,10 +393,7 @@ impl Firmware {
         let garbage = std::mem::take(&mut w.faults.garbage);
         drop(w);
         self.tx_seq = self.tx_seq.wrapping_add(1);
-        let Ok(mut body) = frame::encode_body(&Frame {
-            seq: self.tx_seq,
-            msg: reply,
-        }) else {
+        let Ok(mut body) = frame::encode_body(&Frame { seq: self.tx_seq, msg: reply }) else {
             return Ok(());
         };
         if corrupt {

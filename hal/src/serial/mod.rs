@@ -72,8 +72,8 @@ pub mod messages;
 pub mod protocol;
 
 pub use devices::{
-    SerialBattery, SerialDrive, SerialEstopLine, SerialGripper, SerialLed, SerialOdometry,
-    SerialRange, SerialSafeStop, SerialThermometer,
+    SerialBattery, SerialDrive, SerialEstopLine, SerialGripper, SerialLed, SerialOdometry, SerialRange, SerialSafeStop,
+    SerialThermometer,
 };
 pub use link::{LinkClient, LinkTimeouts, SerialError, SerialLink};
 pub use messages::{Frame, McuState, NackCode, Reply, Request};

@@ -34,11 +34,7 @@ pub struct ProtocolConfig {
 
 impl Default for ProtocolConfig {
     fn default() -> Self {
-        Self {
-            reply_timeout: Duration::from_millis(50),
-            max_retries: 3,
-            disconnect_after: Duration::from_millis(500),
-        }
+        Self { reply_timeout: Duration::from_millis(50), max_retries: 3, disconnect_after: Duration::from_millis(500) }
     }
 }
 
@@ -151,52 +147,27 @@ impl Protocol {
     }
 
     pub fn stats(&self) -> LinkStats {
-        let DecoderStats {
-            frames_ok,
-            crc_errors,
-            malformed,
-            overruns,
-            resyncs,
-        } = self.decoder.stats();
-        LinkStats {
-            frames_ok,
-            crc_errors,
-            malformed,
-            overruns,
-            resyncs,
-            ..self.stats
-        }
+        let DecoderStats { frames_ok, crc_errors, malformed, overruns, resyncs } = self.decoder.stats();
+        LinkStats { frames_ok, crc_errors, malformed, overruns, resyncs, ..self.stats }
     }
 
     /// Whether the peer has been silent for the disconnect threshold while
     /// we were waiting for it.
     pub fn is_disconnected(&self, now: Instant) -> bool {
-        self.waiting_since
-            .is_some_and(|t| now.saturating_duration_since(t) >= self.cfg.disconnect_after)
+        self.waiting_since.is_some_and(|t| now.saturating_duration_since(t) >= self.cfg.disconnect_after)
     }
 
     /// Start a request in `slot`; returns its seq and the frame to write.
     /// A priority request replaces an outstanding one (counted as
     /// superseded); a normal one needs the slot free.
-    pub fn start(
-        &mut self,
-        slot: Slot,
-        request: Request,
-        now: Instant,
-    ) -> Result<(u16, WireFrame), ProtocolError> {
+    pub fn start(&mut self, slot: Slot, request: Request, now: Instant) -> Result<(u16, WireFrame), ProtocolError> {
         if slot == Slot::Normal && self.normal.is_some() {
             return Err(ProtocolError::Busy);
         }
         let seq = self.next_seq;
         let wire = frame::encode(&Frame { seq, msg: request }).map_err(ProtocolError::Encode)?;
         self.next_seq = self.next_seq.wrapping_add(1);
-        let out = Outstanding {
-            seq,
-            request,
-            wire: wire.clone(),
-            sent_at: now,
-            retries: 0,
-        };
+        let out = Outstanding { seq, request, wire: wire.clone(), sent_at: now, retries: 0 };
         let previous = match slot {
             Slot::Normal => self.normal.replace(out),
             Slot::Priority => self.priority.replace(out),
@@ -256,8 +227,7 @@ impl Protocol {
             }
             let action = if disconnected {
                 self.stats.disconnects += 1;
-                self.take(slot, Err(ErrorKind::Disconnected))
-                    .map(Action::Complete)
+                self.take(slot, Err(ErrorKind::Disconnected)).map(Action::Complete)
             } else if out.retries < cfg.max_retries {
                 out.retries += 1;
                 out.sent_at = now;
@@ -266,8 +236,7 @@ impl Protocol {
                 Some(Action::Resend(out.wire.clone()))
             } else {
                 self.stats.timeouts += 1;
-                self.take(slot, Err(ErrorKind::Timeout))
-                    .map(Action::Complete)
+                self.take(slot, Err(ErrorKind::Timeout)).map(Action::Complete)
             };
             if let Some(a) = action {
                 let _ = actions.push(a);
@@ -289,11 +258,7 @@ impl Protocol {
 
     /// The earliest instant at which [`Protocol::poll`] has work.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [&self.normal, &self.priority]
-            .into_iter()
-            .flatten()
-            .map(|o| o.sent_at + self.cfg.reply_timeout)
-            .min()
+        [&self.normal, &self.priority].into_iter().flatten().map(|o| o.sent_at + self.cfg.reply_timeout).min()
     }
 
     fn take(&mut self, slot: Slot, result: Result<Reply, ErrorKind>) -> Option<Completion> {
@@ -301,12 +266,7 @@ impl Protocol {
             Slot::Normal => self.normal.take(),
             Slot::Priority => self.priority.take(),
         }?;
-        Some(Completion {
-            slot,
-            seq: out.seq,
-            request: out.request,
-            result,
-        })
+        Some(Completion { slot, seq: out.seq, request: out.request, result })
     }
 }
 
@@ -324,11 +284,7 @@ mod tests {
     }
 
     fn reply_wire(reply: Reply) -> WireFrame {
-        frame::encode(&Frame {
-            seq: 900,
-            msg: reply,
-        })
-        .expect("encodes")
+        frame::encode(&Frame { seq: 900, msg: reply }).expect("encodes")
     }
 
     fn ms(n: u64) -> Duration {
@@ -340,41 +296,24 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Protocol::new(cfg());
         let (s1, _) = p.start(Slot::Normal, Request::Ping, t0).expect("free");
-        assert_eq!(
-            p.start(Slot::Normal, Request::Ping, t0),
-            Err(ProtocolError::Busy)
-        );
+        assert_eq!(p.start(Slot::Normal, Request::Ping, t0), Err(ProtocolError::Busy));
         let done = p.receive(&reply_wire(Reply::Ack { seq: s1 }), t0 + ms(1));
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].result, Ok(Reply::Ack { seq: s1 }));
-        let (s2, _) = p
-            .start(Slot::Normal, Request::Stop, t0 + ms(2))
-            .expect("free again");
+        let (s2, _) = p.start(Slot::Normal, Request::Stop, t0 + ms(2)).expect("free again");
         assert_eq!(s2, s1.wrapping_add(1));
     }
 
     #[test]
     fn retransmits_same_frame_then_times_out() {
         let t0 = Instant::now();
-        let mut p = Protocol::new(ProtocolConfig {
-            disconnect_after: ms(1000),
-            ..cfg()
-        });
+        let mut p = Protocol::new(ProtocolConfig { disconnect_after: ms(1000), ..cfg() });
         let (_, wire) = p.start(Slot::Normal, Request::Ping, t0).expect("free");
         assert!(p.poll(t0 + ms(5)).is_empty(), "not yet due");
-        assert_eq!(
-            p.poll(t0 + ms(10)).as_slice(),
-            &[Action::Resend(wire.clone())]
-        );
+        assert_eq!(p.poll(t0 + ms(10)).as_slice(), &[Action::Resend(wire.clone())]);
         assert_eq!(p.poll(t0 + ms(20)).as_slice(), &[Action::Resend(wire)]);
         let last = p.poll(t0 + ms(30));
-        assert!(matches!(
-            last.as_slice(),
-            [Action::Complete(Completion {
-                result: Err(ErrorKind::Timeout),
-                ..
-            })]
-        ));
+        assert!(matches!(last.as_slice(), [Action::Complete(Completion { result: Err(ErrorKind::Timeout), .. })]));
         assert_eq!(p.stats().retransmits, 2);
         assert_eq!(p.stats().timeouts, 1);
         assert!(!p.is_busy());
@@ -383,10 +322,7 @@ mod tests {
     #[test]
     fn silent_peer_is_reported_disconnected() {
         let t0 = Instant::now();
-        let mut p = Protocol::new(ProtocolConfig {
-            max_retries: 100,
-            ..cfg()
-        });
+        let mut p = Protocol::new(ProtocolConfig { max_retries: 100, ..cfg() });
         p.start(Slot::Normal, Request::Ping, t0).expect("free");
         let mut t = t0;
         let failure = loop {
@@ -405,18 +341,9 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Protocol::new(cfg());
         let (s1, _) = p.start(Slot::Normal, Request::Ping, t0).expect("free");
-        assert!(p
-            .receive(
-                &reply_wire(Reply::Ack {
-                    seq: s1.wrapping_sub(1)
-                }),
-                t0
-            )
-            .is_empty());
+        assert!(p.receive(&reply_wire(Reply::Ack { seq: s1.wrapping_sub(1) }), t0).is_empty());
         assert_eq!(p.receive(&reply_wire(Reply::Ack { seq: s1 }), t0).len(), 1);
-        assert!(p
-            .receive(&reply_wire(Reply::Ack { seq: s1 }), t0)
-            .is_empty());
+        assert!(p.receive(&reply_wire(Reply::Ack { seq: s1 }), t0).is_empty());
         assert_eq!(p.stats().stale_replies, 2);
     }
 
@@ -428,10 +355,7 @@ mod tests {
         let (se, _) = p.start(Slot::Priority, Request::EStop, t0).expect("always");
         let (sr, _) = p.start(Slot::Priority, Request::Rearm, t0).expect("always");
         assert_eq!(p.stats().superseded, 1);
-        let nack = Reply::Nack {
-            seq: sr,
-            code: NackCode::Estopped,
-        };
+        let nack = Reply::Nack { seq: sr, code: NackCode::Estopped };
         let mut bytes = Vec::new();
         for r in [Reply::Ack { seq: se }, nack, Reply::Ack { seq: sn }] {
             bytes.extend_from_slice(&reply_wire(r));
@@ -440,10 +364,7 @@ mod tests {
         let got: Vec<_> = done.iter().map(|c| (c.slot, c.request, c.result)).collect();
         assert_eq!(
             got,
-            vec![
-                (Slot::Priority, Request::Rearm, Ok(nack)),
-                (Slot::Normal, Request::Ping, Ok(Reply::Ack { seq: sn })),
-            ]
+            vec![(Slot::Priority, Request::Rearm, Ok(nack)), (Slot::Normal, Request::Ping, Ok(Reply::Ack { seq: sn })),]
         );
         assert_eq!(p.stats().stale_replies, 1, "the superseded EStop's ack");
     }

@@ -23,10 +23,7 @@ pub fn fast() -> LinkTimeouts {
 /// Fast timeouts without heartbeats, so the only traffic is the test's own
 /// and injected faults hit the request under test.
 pub fn quiet() -> LinkTimeouts {
-    LinkTimeouts {
-        heartbeat: None,
-        ..fast()
-    }
+    LinkTimeouts { heartbeat: None, ..fast() }
 }
 
 pub fn pair(timeouts: LinkTimeouts) -> (SerialLink, McuSim) {

@@ -48,7 +48,13 @@ pub fn run(a: ExecArgs) -> anyhow::Result<ExitCode> {
         Some(p) => Recorder::create(p).with_context(|| format!("cannot open flight log {}", p.display()))?,
         None => Recorder::memory(),
     };
-    let spec = SessionSpec { board_path: board_path.display().to_string(), seed, level: a.level, yes: a.yes, estop_at_s: a.estop_at };
+    let spec = SessionSpec {
+        board_path: board_path.display().to_string(),
+        seed,
+        level: a.level,
+        yes: a.yes,
+        estop_at_s: a.estop_at,
+    };
     let mut session = SimSession::start(board, &spec, recorder)?;
     let parsed = match program::parse(&a.program) {
         Ok(p) => p,

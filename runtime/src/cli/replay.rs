@@ -21,7 +21,8 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     if let Some(tail) = &contents.truncated_tail {
         eprintln!("note: the log ends with a torn record ({} bytes), ignored", tail.len());
     }
-    let out = replay(&contents.records, a.log.parent()).with_context(|| format!("cannot replay {}", a.log.display()))?;
+    let out =
+        replay(&contents.records, a.log.parent()).with_context(|| format!("cannot replay {}", a.log.display()))?;
     for line in &out.transcript {
         println!("{line}");
     }
@@ -34,7 +35,12 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(at) => {
-            println!("replay DIFFERS at record {} (log has {}, replay has {})", at + 1, out.original.len(), out.replayed.len());
+            println!(
+                "replay DIFFERS at record {} (log has {}, replay has {})",
+                at + 1,
+                out.original.len(),
+                out.replayed.len()
+            );
             println!("  log:    {}", out.original.get(at).map(String::as_str).unwrap_or("(end)"));
             println!("  replay: {}", out.replayed.get(at).map(String::as_str).unwrap_or("(end)"));
             Ok(ExitCode::from(1))

@@ -39,7 +39,13 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
     let log = a.out.join("flight.jsonl");
     let _ = std::fs::remove_file(&log);
     let recorder = Recorder::create(&log).with_context(|| format!("cannot open {}", log.display()))?;
-    let spec = SessionSpec { board_path: board_path.display().to_string(), seed, level: a.level, yes: false, estop_at_s: None };
+    let spec = SessionSpec {
+        board_path: board_path.display().to_string(),
+        seed,
+        level: a.level,
+        yes: false,
+        estop_at_s: None,
+    };
     let mut s = SimSession::start(board, &spec, recorder)?;
     if a.realtime {
         s.sim.set_pacing(Some(1.0));
@@ -83,7 +89,9 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
             Err(e) => {
                 println!("{}", e.render(text));
                 if !text.contains('(') {
-                    println!("(natural language needs the brain; type a program such as drive(distance_m=1); see :help)");
+                    println!(
+                        "(natural language needs the brain; type a program such as drive(distance_m=1); see :help)"
+                    );
                 }
                 continue;
             }
@@ -92,7 +100,11 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         for (i, st) in report.steps.iter().enumerate() {
             println!("{:>3}. {:<8} {} {} -> {}", i + 1, st.status.as_str(), st.tool, st.args, st.observed);
         }
-        println!("{}{}", report.status.as_str(), if report.reason.is_empty() { String::new() } else { format!(": {}", report.reason) });
+        println!(
+            "{}{}",
+            report.status.as_str(),
+            if report.reason.is_empty() { String::new() } else { format!(": {}", report.reason) }
+        );
         while photos_saved < s.executor.photos.len() {
             let p = a.out.join(format!("photo-{photos_saved:03}.png"));
             std::fs::write(&p, robot_sim::encode_png(&s.executor.photos[photos_saved]))?;

@@ -37,7 +37,13 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub fn new(board: BoardFile, devices: Devices, clock: Arc<dyn Clock>, latch: Arc<Latch>, recorder: Recorder) -> Executor {
+    pub fn new(
+        board: BoardFile,
+        devices: Devices,
+        clock: Arc<dyn Clock>,
+        latch: Arc<Latch>,
+        recorder: Recorder,
+    ) -> Executor {
         let registry = board.registry();
         let policy = Policy::new(&board);
         let places = PlaceMemory::from_board(&board);
@@ -75,7 +81,9 @@ impl Executor {
                 SafetyEvent::LineUnreadable(k) => ("line_unreadable", k.to_string()),
                 SafetyEvent::Engaged(c) => ("latch_engaged", c.as_str().to_string()),
                 SafetyEvent::ActuatorSafe(i) => ("actuator_safe", self.latch.actuator_name(i).to_string()),
-                SafetyEvent::ActuatorFailed(i, k) => ("actuator_failed", format!("{}: {k}", self.latch.actuator_name(i))),
+                SafetyEvent::ActuatorFailed(i, k) => {
+                    ("actuator_failed", format!("{}: {k}", self.latch.actuator_name(i)))
+                }
                 SafetyEvent::Reset => ("latch_reset", String::new()),
             };
             self.record(Event::Safety { what: what.into(), detail });
@@ -153,7 +161,10 @@ impl Executor {
                 }
             }
         };
-        self.record(Event::Decision { decision: "accepted".into(), reason: format!("{:?} at {level}", preflight.confirmation) });
+        self.record(Event::Decision {
+            decision: "accepted".into(),
+            reason: format!("{:?} at {level}", preflight.confirmation),
+        });
 
         let mut reports: Vec<StepReport> = Vec::with_capacity(calls.len());
         let mut status = RunStatus::Done;
@@ -214,7 +225,8 @@ impl Executor {
         match response {
             AnomalyResponse::StopAndReport => "; stopped and reported to the operator".into(),
             AnomalyResponse::RequestTakeover { timeout } => {
-                let q = format!("Step failed. Take over? (safe stop in {:.0} s without an answer)", timeout.as_secs_f64());
+                let q =
+                    format!("Step failed. Take over? (safe stop in {:.0} s without an answer)", timeout.as_secs_f64());
                 let a = confirmer.confirm(&q, Some(timeout));
                 self.record(Event::Confirm { question: q, answer: a.as_str().into() });
                 match a {
@@ -285,9 +297,16 @@ impl Executor {
         }
     }
 
-    fn attempt(&mut self, skill: &str, call: &Call, deadline: Duration, state: &mut StepState) -> Result<Outcome, SkillError> {
+    fn attempt(
+        &mut self,
+        skill: &str,
+        call: &Call,
+        deadline: Duration,
+        state: &mut StepState,
+    ) -> Result<Outcome, SkillError> {
         let policy = &self.policy;
-        let rules = |pose: Pose, battery: f64, moving: bool| policy.monitor(pose, battery, moving).map_err(|v| v.to_string());
+        let rules =
+            |pose: Pose, battery: f64, moving: bool| policy.monitor(pose, battery, moving).map_err(|v| v.to_string());
         let mut ctx = SkillCtx::new(
             &mut self.devices,
             self.clock.as_ref(),
@@ -329,4 +348,3 @@ fn skipped_step(call: &Call, message: &str) -> StepReport {
         message: message.to_string(),
     }
 }
-

@@ -185,7 +185,8 @@ impl Latch {
         }
     }
 
-    /// Wall-clock instant at which every actuator was last commanded safe.
+    /// Wall-clock instant at which every actuator was commanded safe by the
+    /// current engagement (`None` when not engaged or still forcing).
     pub fn all_safe_at(&self) -> Option<Instant> {
         match self.all_safe_ns.load(Ordering::SeqCst) {
             0 => None,
@@ -250,6 +251,7 @@ impl Latch {
         for s in &self.stops {
             s.rearm();
         }
+        self.all_safe_ns.store(0, Ordering::SeqCst);
         self.engaged.store(false, Ordering::SeqCst);
         self.cause.store(0, Ordering::SeqCst);
         self.push(SafetyEvent::Reset);
@@ -263,5 +265,85 @@ impl Latch {
             out.push(e);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Stop {
+        forced: AtomicUsize,
+        safe: AtomicBool,
+    }
+
+    impl SafeStop for Stop {
+        fn name(&self) -> &str {
+            "test"
+        }
+        fn force_safe(&self) -> Result<(), DeviceError> {
+            self.forced.fetch_add(1, Ordering::SeqCst);
+            self.safe.store(true, Ordering::SeqCst);
+            Ok(())
+        }
+        fn is_safe(&self) -> bool {
+            self.safe.load(Ordering::SeqCst)
+        }
+        fn rearm(&self) {
+            self.safe.store(false, Ordering::SeqCst);
+        }
+    }
+
+    fn latch(debounce_ms: u64) -> (Arc<Latch>, Arc<Stop>) {
+        let stop = Arc::new(Stop::default());
+        (Latch::new(vec![stop.clone() as Arc<dyn SafeStop>], Duration::from_millis(debounce_ms)), stop)
+    }
+
+    fn op() -> OperatorReset {
+        OperatorReset { operator: "test".into() }
+    }
+
+    #[test]
+    fn engage_forces_every_actuator_and_refuses_writes() {
+        let (l, stop) = latch(0);
+        assert!(l.check_write().is_ok());
+        assert!(l.engage(Cause::Software));
+        assert!(!l.engage(Cause::Line), "second engage is not a new engagement");
+        assert!(stop.is_safe());
+        assert_eq!(l.cause(), Some(Cause::Software));
+        assert_eq!(l.check_write().unwrap_err().kind, ErrorKind::Refused);
+        assert!(l.all_safe_at().is_some());
+        let events = l.drain_events();
+        assert_eq!(events[0], SafetyEvent::Engaged(Cause::Software));
+        assert!(events.contains(&SafetyEvent::ActuatorSafe(0)));
+    }
+
+    #[test]
+    fn reset_needs_the_line_released_for_the_debounce_time() {
+        let (l, stop) = latch(30);
+        l.observe_line(true);
+        l.engage(Cause::Line);
+        assert_eq!(l.reset(op()), Err(ResetError::LinePressed));
+        l.observe_line(false);
+        assert!(matches!(l.reset(op()), Err(ResetError::NotDebounced { .. })));
+        std::thread::sleep(Duration::from_millis(40));
+        l.reset(op()).unwrap();
+        assert!(!l.is_engaged());
+        assert!(!stop.is_safe(), "rearmed");
+        assert!(l.all_safe_at().is_none(), "a new engagement gets a fresh timestamp");
+    }
+
+    #[test]
+    fn a_new_engagement_after_reset_is_timed_afresh() {
+        let (l, _) = latch(0);
+        l.engage(Cause::Software);
+        let first = l.all_safe_at().unwrap();
+        l.reset(op()).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+        l.engage(Cause::Software);
+        assert!(l.all_safe_at().unwrap() > first);
     }
 }

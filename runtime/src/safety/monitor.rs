@@ -25,7 +25,12 @@ pub struct LineMonitor {
 impl LineMonitor {
     /// Start watching `line`. `active_low`: the line reads low when pressed.
     /// `poll` bounds how long a missed edge can go unnoticed.
-    pub fn spawn(mut line: DynInput, active_low: bool, latch: Arc<Latch>, poll: Duration) -> std::io::Result<LineMonitor> {
+    pub fn spawn(
+        mut line: DynInput,
+        active_low: bool,
+        latch: Arc<Latch>,
+        poll: Duration,
+    ) -> std::io::Result<LineMonitor> {
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         // Read once before returning, so the latch knows the line's state

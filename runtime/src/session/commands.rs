@@ -1,11 +1,11 @@
 //! Operator commands of the interactive prompt, shared with replay so a
 //! replayed session applies them identically.
 
-use anyhow::{bail, Context};
-use robot_hal::board::Level;
 use super::SimSession;
 use crate::recorder::Event;
 use crate::safety::OperatorReset;
+use anyhow::{bail, Context};
+use robot_hal::board::Level;
 
 pub const HELP: &str = "\
 Programs: drive(distance_m=1); turn(angle_deg=90); repeat(4) { drive(distance_m=1); turn(angle_deg=90) }

@@ -61,7 +61,8 @@ impl SimSession {
             detector: Some(Box::new(Erased(d.detector))),
         };
         let latch = Latch::new(sim.safe_stops(), Duration::from_millis(board.kill_switch.debounce_ms));
-        let monitor = LineMonitor::spawn(Box::new(Erased(d.estop_line)), board.kill_switch.active_low, latch.clone(), LINE_POLL)?;
+        let monitor =
+            LineMonitor::spawn(Box::new(Erased(d.estop_line)), board.kill_switch.active_low, latch.clone(), LINE_POLL)?;
         let clock: Arc<dyn Clock> = Arc::new(sim.clock());
         let mut executor = Executor::new(board, devices, clock, latch, recorder);
         if let Some(level) = spec.level {

@@ -32,7 +32,8 @@ pub struct ReplayOutcome {
 /// Replay `records` (read from a flight log). Relative board paths are
 /// resolved against `base_dir` when they do not exist as given.
 pub fn replay(records: &[Record], base_dir: Option<&Path>) -> anyhow::Result<ReplayOutcome> {
-    let Some(Event::RunStart { board, seed, level, yes, estop_at_s, .. }) = records.first().map(|r| r.event.clone()) else {
+    let Some(Event::RunStart { board, seed, level, yes, estop_at_s, .. }) = records.first().map(|r| r.event.clone())
+    else {
         bail!("the log does not start with a run_start record");
     };
     let mut path = std::path::PathBuf::from(&board);

@@ -21,7 +21,12 @@ fn round(v: f64, digits: i32) -> f64 {
 
 /// Drive along the heading of `start` until `distance` (signed) is covered,
 /// measured from `start`. Returns the distance covered from `start`.
-pub(crate) fn drive_straight(ctx: &mut SkillCtx<'_>, start: Pose, distance: f64, speed: f64) -> Result<f64, SkillError> {
+pub(crate) fn drive_straight(
+    ctx: &mut SkillCtx<'_>,
+    start: Pose,
+    distance: f64,
+    speed: f64,
+) -> Result<f64, SkillError> {
     let tol = ctx.board.verify.distance_tolerance_m;
     let track = ctx.board.drive.track_width_m;
     let max_wheel = ctx.board.drive.max_wheel_speed_mps;
@@ -68,20 +73,18 @@ pub(crate) fn rotate_by(ctx: &mut SkillCtx<'_>, angle: f64) -> Result<f64, Skill
     let rate = ctx.board.drive.turn_rate_dps.min(ctx.board.rules.max_turn_rate_dps);
     let mut last = ctx.pose()?.heading_deg;
     let mut turned = 0.0;
-    let result = (|| {
-        loop {
-            let remaining = angle - turned;
-            if remaining.abs() <= tol * 0.2 {
-                return Ok(turned);
-            }
-            let w_dps = remaining.signum() * rate.min(remaining.abs() * 3.0 + 2.0);
-            let wheel = (w_dps.to_radians() * track / 2.0).clamp(-max_wheel, max_wheel);
-            ctx.wheels(-wheel, wheel)?;
-            ctx.tick(true)?;
-            let h = ctx.pose()?.heading_deg;
-            turned += wrap_deg(h - last);
-            last = h;
+    let result = (|| loop {
+        let remaining = angle - turned;
+        if remaining.abs() <= tol * 0.2 {
+            return Ok(turned);
         }
+        let w_dps = remaining.signum() * rate.min(remaining.abs() * 3.0 + 2.0);
+        let wheel = (w_dps.to_radians() * track / 2.0).clamp(-max_wheel, max_wheel);
+        ctx.wheels(-wheel, wheel)?;
+        ctx.tick(true)?;
+        let h = ctx.pose()?.heading_deg;
+        turned += wrap_deg(h - last);
+        last = h;
     })();
     ctx.halt();
     result

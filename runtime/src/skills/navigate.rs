@@ -26,10 +26,7 @@ fn drive_to(ctx: &mut SkillCtx<'_>, target: Pose) -> Result<(), SkillError> {
 
 fn navigate(ctx: &mut SkillCtx<'_>, place: &str, state: &mut StepState) -> Result<Outcome, SkillError> {
     let Some(target) = ctx.places.get(place).cloned() else {
-        return Err(SkillError::Failed(format!(
-            "unknown place `{place}` (known: {})",
-            ctx.places.names().join(", ")
-        )));
+        return Err(SkillError::Failed(format!("unknown place `{place}` (known: {})", ctx.places.names().join(", "))));
     };
     let here = ctx.pose()?;
     let route = ctx

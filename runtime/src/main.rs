@@ -22,6 +22,8 @@ enum Command {
     Sim(cli::sim::SimArgs),
     /// Run one program in the simulator.
     Exec(cli::exec::ExecArgs),
+    /// Run one program on the real robot of a board file (serial backend).
+    Run(cli::run::RunArgs),
     /// Validate a board file.
     CheckBoard(cli::check::CheckArgs),
     /// Replay a flight log in the simulator and compare.
@@ -35,6 +37,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Sim(a) => cli::sim::run(a),
         Command::Exec(a) => cli::exec::run(a),
+        Command::Run(a) => cli::run::run(a),
         Command::CheckBoard(a) => cli::check::run(a),
         Command::Replay(a) => cli::replay::run(a),
         Command::Tools(a) => cli::check::tools(a),

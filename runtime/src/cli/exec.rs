@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use robot_hal::board::Level;
 use robot_hal::program;
-use robot_runtime::executor::{Confirmer, NoOperator, RunStatus, TerminalConfirmer, YesToAll};
+use robot_runtime::executor::{Confirmer, NoOperator, RunReport, RunStatus, TerminalConfirmer, YesToAll};
 use robot_runtime::recorder::Recorder;
 use robot_runtime::session::{SessionSpec, SimSession};
 
@@ -43,6 +43,14 @@ pub struct ExecArgs {
 pub fn run(a: ExecArgs) -> anyhow::Result<ExitCode> {
     let board_path = a.board.clone().unwrap_or_else(super::default_board);
     let board = super::load_board(&board_path)?;
+    if board.board.backend != robot_hal::board::Backend::Sim {
+        anyhow::bail!(
+            "board `{}` drives real hardware ({:?} backend): use `robot run --board {}` (robot exec runs the simulator)",
+            board.board.name,
+            board.board.backend,
+            board_path.display()
+        );
+    }
     let seed = a.seed.or(board.sim.as_ref().map(|s| s.seed)).unwrap_or(0);
     let recorder = match &a.log {
         Some(p) => Recorder::create(p).with_context(|| format!("cannot open flight log {}", p.display()))?,
@@ -87,16 +95,21 @@ pub fn run(a: ExecArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        for (i, s) in report.steps.iter().enumerate() {
-            println!("{:>3}. {:<8} {} {} -> {}", i + 1, s.status.as_str(), s.tool, s.args, s.observed);
-        }
-        println!("{}: {}", report.status.as_str(), report.reason);
-        if let Some(p) = report.final_pose {
-            println!("final pose: x={:.3} y={:.3} heading={:.1}", p.x, p.y, p.heading_deg);
-        }
-        if let Some(us) = report.estop_latency_us {
-            println!("kill-switch latency: {us} us");
-        }
+        print_report(&report);
     }
     Ok(if report.status == RunStatus::Done { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The human-readable form of a report.
+pub fn print_report(report: &RunReport) {
+    for (i, s) in report.steps.iter().enumerate() {
+        println!("{:>3}. {:<8} {} {} -> {}", i + 1, s.status.as_str(), s.tool, s.args, s.observed);
+    }
+    println!("{}: {}", report.status.as_str(), report.reason);
+    if let Some(p) = report.final_pose {
+        println!("final pose: x={:.3} y={:.3} heading={:.1}", p.x, p.y, p.heading_deg);
+    }
+    if let Some(us) = report.estop_latency_us {
+        println!("kill-switch latency: {us} us");
+    }
 }

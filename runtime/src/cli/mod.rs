@@ -3,6 +3,7 @@
 pub mod check;
 pub mod exec;
 pub mod replay;
+pub mod run;
 pub mod sim;
 
 use std::path::{Path, PathBuf};

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use robot_hal::board::Level;
 use robot_hal::program;
-use robot_runtime::executor::{Confirmer, NoOperator, RunReport, RunStatus, TerminalConfirmer, YesToAll};
-use robot_runtime::recorder::Recorder;
+use robot_runtime::executor::{RunReport, RunStatus};
 use robot_runtime::session::{SessionSpec, SimSession};
 
 #[derive(clap::Args)]
@@ -52,10 +51,7 @@ pub fn run(a: ExecArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let seed = a.seed.or(board.sim.as_ref().map(|s| s.seed)).unwrap_or(0);
-    let recorder = match &a.log {
-        Some(p) => Recorder::create(p).with_context(|| format!("cannot open flight log {}", p.display()))?,
-        None => Recorder::memory(),
-    };
+    let recorder = super::open_recorder(a.log.as_deref())?;
     let spec = SessionSpec {
         board_path: board_path.display().to_string(),
         seed,
@@ -80,14 +76,7 @@ pub fn run(a: ExecArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let mut confirmer: Box<dyn Confirmer> = if a.yes {
-        Box::new(YesToAll)
-    } else {
-        match TerminalConfirmer::new() {
-            Some(t) => Box::new(t),
-            None => Box::new(NoOperator),
-        }
-    };
+    let mut confirmer = super::confirmer(a.yes);
     let report = session.run(&a.program, &parsed, confirmer.as_mut());
     if let Some(m) = &a.map {
         std::fs::write(m, session.sim.render_svg()).with_context(|| format!("cannot write {}", m.display()))?;

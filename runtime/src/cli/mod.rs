@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use robot_hal::board::BoardFile;
+use robot_runtime::executor::{Confirmer, NoOperator, TerminalConfirmer, YesToAll};
+use robot_runtime::recorder::Recorder;
 
 /// The board used when none is given.
 pub const DEFAULT_BOARD: &str = "boards/sim-rover.toml";
@@ -26,4 +28,24 @@ pub fn default_board() -> PathBuf {
         return here;
     }
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../", "boards/sim-rover.toml"))
+}
+
+/// The flight log: a file when asked for, else kept in memory.
+pub fn open_recorder(log: Option<&Path>) -> anyhow::Result<Recorder> {
+    match log {
+        Some(p) => Recorder::create(p).with_context(|| format!("cannot open flight log {}", p.display())),
+        None => Ok(Recorder::memory()),
+    }
+}
+
+/// Who answers confirmations: everyone said yes in advance (`--yes`), the
+/// terminal, or nobody (no terminal: steps that need a yes are not run).
+pub fn confirmer(yes: bool) -> Box<dyn Confirmer> {
+    if yes {
+        return Box::new(YesToAll);
+    }
+    match TerminalConfirmer::new() {
+        Some(t) => Box::new(t),
+        None => Box::new(NoOperator),
+    }
 }

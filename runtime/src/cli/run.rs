@@ -13,9 +13,9 @@ use robot_hal::capability::{Clock, MonotonicClock};
 use robot_hal::program;
 use robot_hal::serial::SerialLink;
 use robot_runtime::backends::serial;
-use robot_runtime::executor::{Confirmer, Executor, NoOperator, RunStatus, TerminalConfirmer, YesToAll};
+use robot_runtime::executor::{Executor, RunStatus};
 use robot_runtime::policy::Source;
-use robot_runtime::recorder::{Event, Recorder};
+use robot_runtime::recorder::Event;
 use robot_runtime::safety::{Latch, LineMonitor};
 
 #[derive(clap::Args)]
@@ -53,24 +53,14 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let latch = Latch::new(bound.safe_stops, Duration::from_millis(board.kill_switch.debounce_ms));
     let _monitor =
         LineMonitor::spawn(bound.estop_line, board.kill_switch.active_low, latch.clone(), Duration::from_millis(5))?;
-    let recorder = match &a.log {
-        Some(p) => Recorder::create(p).with_context(|| format!("cannot open flight log {}", p.display()))?,
-        None => Recorder::memory(),
-    };
+    let recorder = super::open_recorder(a.log.as_deref())?;
     let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
     let mut ex = Executor::new(board, bound.devices, clock, latch, recorder);
     if let Some(level) = a.level {
         ex.policy.set_level_by_operator(level)?;
     }
     ex.record(Event::Input { source: "operator".into(), text: a.program.clone() });
-    let mut confirmer: Box<dyn Confirmer> = if a.yes {
-        Box::new(YesToAll)
-    } else {
-        match TerminalConfirmer::new() {
-            Some(t) => Box::new(t),
-            None => Box::new(NoOperator),
-        }
-    };
+    let mut confirmer = super::confirmer(a.yes);
     let report = ex.run(&parsed, Source::Operator, confirmer.as_mut());
     if a.json {
         println!("{}", serde_json::to_string(&report)?);

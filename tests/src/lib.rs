@@ -22,6 +22,18 @@ pub fn session(level: Level) -> SimSession {
     session_with(level, 1, None, Recorder::memory())
 }
 
+/// A simulated rover on a modified board.
+pub fn session_on(board: BoardFile, level: Level) -> SimSession {
+    let spec = SessionSpec {
+        board_path: board_path().display().to_string(),
+        seed: 1,
+        level: Some(level),
+        yes: true,
+        estop_at_s: None,
+    };
+    SimSession::start(board, &spec, Recorder::memory()).expect("session starts")
+}
+
 pub fn session_with(level: Level, seed: u64, estop_at_s: Option<f64>, recorder: Recorder) -> SimSession {
     let spec =
         SessionSpec { board_path: board_path().display().to_string(), seed, level: Some(level), yes: true, estop_at_s };

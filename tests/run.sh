@@ -26,6 +26,9 @@ for b in boards/*.toml; do
   cargo run --quiet --locked -p robot-runtime --bin robot -- check-board "$b"
 done
 
+step "brain training-data generator (python3, standard library only)"
+PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s models/training -p 'test_*.py'
+
 step "smoke: a 1 m square in the simulator"
 cargo run --quiet --locked -p robot-runtime --bin robot -- exec --level L4 --json \
   "repeat(4) { drive(distance_m=1); turn(angle_deg=90) }" | tail -n 1 | grep -q '"status":"done"'

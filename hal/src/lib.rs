@@ -14,6 +14,7 @@
 pub mod board;
 pub mod capability;
 pub mod error;
+pub mod host;
 pub mod program;
 pub mod serial;
 pub mod tools;

@@ -4,7 +4,7 @@
 //!
 //! It implements the `robot-hal` capability traits ([`SimDevices`]), so the
 //! runtime drives it through exactly the code it would use on hardware. Time
-//! is simulated: [`SimClock::sleep`] steps the world in fixed physics steps,
+//! is simulated: `SimClock::sleep` (its [`robot_hal::capability::Clock`] impl) steps the world in fixed physics steps,
 //! so a run is as fast as the CPU allows and, given the seed and the same
 //! commands, identical every time. The kill-switch line ([`SimEstopLine`])
 //! and the actuators' safe-stop latches ([`Sim::safe_stops`]) behave like
@@ -27,6 +27,7 @@ mod devices;
 mod error;
 mod estop;
 pub mod geometry;
+pub mod lines;
 pub mod map;
 mod safe_stop;
 mod sensing;
@@ -41,6 +42,7 @@ pub use devices::{
 };
 pub use error::SimError;
 pub use estop::SimEstopLine;
+pub use lines::SimOutputPin;
 pub use sensing::{DETECT_MAX_M, HALF_FOV_DEG, RANGE_MAX_M};
 pub use sim::{Sim, SimClock, BARRIER_TIMEOUT};
 pub use world::{SimObject, GRIP_HALF_ANGLE_DEG, GRIP_REACH_M, ROVER_RADIUS_M};

@@ -141,10 +141,15 @@ impl Latch {
             self.cause.store(cause as u8, Ordering::SeqCst);
             self.push(SafetyEvent::Engaged(cause));
         }
-        // Force the actuators even when already engaged: it is cheap, and a
-        // second engage after a failed force gets another chance.
+        // On a repeated engage (the monitor re-engages on every read while
+        // the line stays pressed) force only actuators that are not latched
+        // safe: a failed or lost force gets another chance without flooding
+        // a bus with stop commands.
         let _guard = self.transition.lock().unwrap_or_else(|p| p.into_inner());
         for (i, s) in self.stops.iter().enumerate() {
+            if !first && s.is_safe() {
+                continue;
+            }
             let idx = i.min(255) as u8;
             match s.force_safe() {
                 Ok(()) => {
@@ -334,6 +339,19 @@ mod tests {
         assert!(!l.is_engaged());
         assert!(!stop.is_safe(), "rearmed");
         assert!(l.all_safe_at().is_none(), "a new engagement gets a fresh timestamp");
+    }
+
+    #[test]
+    fn repeated_engage_only_reforces_actuators_that_are_not_safe() {
+        let (l, stop) = latch(0);
+        l.engage(Cause::Line);
+        l.engage(Cause::Line);
+        assert_eq!(stop.forced.load(Ordering::SeqCst), 1);
+        // Something un-latched the actuator behind the latch's back: the
+        // next engage forces it again.
+        stop.safe.store(false, Ordering::SeqCst);
+        l.engage(Cause::Line);
+        assert_eq!(stop.forced.load(Ordering::SeqCst), 2);
     }
 
     #[test]

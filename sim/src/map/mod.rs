@@ -2,7 +2,7 @@
 //! lying about, in the world frame (which is also the odometry frame, with
 //! the dock at the origin).
 //!
-//! The map is data, not behaviour: [`crate::world`] moves the rover through
+//! The map is data, not behaviour: the world module moves the rover through
 //! it, and the sensors and camera query it. Only one map exists today,
 //! [`house`], matching the places in `boards/sim-rover.toml`.
 

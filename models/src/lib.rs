@@ -1,0 +1,10 @@
+//! `robot-models` holds the robot's brain: the pieces that turn what a person
+//! says into a program of the board's tools, on the robot, without a network.
+//!
+//! The first stage is [`normalize`]: a deterministic, pure rewrite of every
+//! utterance (case, punctuation, number words, units) that runs before
+//! tokenization, both here at inference time and in the Python training
+//! pipeline (through a CLI), so that the model only ever sees one spelling of
+//! "two and a half feet" and never has to learn arithmetic.
+
+pub mod normalize;

@@ -11,6 +11,7 @@
 pub mod backends;
 pub mod devices;
 pub mod executor;
+pub mod memory;
 pub mod places;
 pub mod policy;
 pub mod recorder;

@@ -30,6 +30,8 @@ enum Command {
     Replay(cli::replay::ReplayArgs),
     /// List a board's tools.
     Tools(cli::check::ToolsArgs),
+    /// Read the robot's memory database: places, objects, episodes, notes.
+    Memory(cli::memory::MemoryArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,6 +43,7 @@ fn main() -> std::process::ExitCode {
         Command::CheckBoard(a) => cli::check::run(a),
         Command::Replay(a) => cli::replay::run(a),
         Command::Tools(a) => cli::check::tools(a),
+        Command::Memory(a) => cli::memory::run(a),
     };
     match result {
         Ok(code) => code,

@@ -4,13 +4,20 @@
 //! `remember_place`. Routes follow the board's roadmap: straight segments
 //! between places and doorway waypoints known to be drivable. A remembered
 //! place that is not on the roadmap is reached from the roadmap node
-//! nearest to it. The memory issue replaces the in-memory map with the
-//! SQLite store behind the same methods.
+//! nearest to it.
+//!
+//! With a [`MemoryStore`] attached ([`PlaceMemory::with_store`]) the places
+//! survive restarts: remembered and fleet places are loaded from the store at
+//! start and `remember` writes through to it before the in-memory map
+//! changes. Without one (tests, replays) the map lives only in memory. The
+//! roadmap itself always comes from the board file.
 
 use std::collections::{BTreeMap, BinaryHeap};
 
 use robot_hal::board::BoardFile;
 use robot_hal::Pose;
+
+use crate::memory::{MemoryError, MemoryStore, PlaceSource};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Place {
@@ -28,6 +35,8 @@ pub struct PlaceMemory {
     /// Roadmap nodes (places and waypoints) by name, with positions.
     nodes: BTreeMap<String, Pose>,
     edges: Vec<(String, String)>,
+    /// Where places persist, when attached.
+    store: Option<MemoryStore>,
 }
 
 /// Normalise a spoken place name: lower case, no article or possessive.
@@ -69,6 +78,29 @@ impl PlaceMemory {
         m
     }
 
+    /// Places from the board plus those kept in `store`: the board's places
+    /// are written to the store (so it lists every place the robot knows),
+    /// then remembered and fleet places from earlier runs are loaded over
+    /// them. `t_us` is the injected clock's time, for the board places written.
+    pub fn with_store(board: &BoardFile, store: MemoryStore, t_us: u64) -> Result<PlaceMemory, MemoryError> {
+        let mut m = PlaceMemory::from_board(board);
+        let declared: Vec<(String, Pose, bool)> =
+            m.places.values().map(|p| (p.name.clone(), p.pose, p.has_heading)).collect();
+        store.sync_board_places(&declared, t_us)?;
+        for p in store.places()? {
+            if p.source != PlaceSource::Board {
+                m.places.insert(p.name.clone(), Place { name: p.name, pose: p.pose, has_heading: p.has_heading });
+            }
+        }
+        m.store = Some(store);
+        Ok(m)
+    }
+
+    /// The memory store behind these places, if one is attached.
+    pub fn store(&self) -> Option<&MemoryStore> {
+        self.store.as_ref()
+    }
+
     pub fn get(&self, name: &str) -> Option<&Place> {
         let n = normalise(name);
         let key = self.aliases.get(&n).unwrap_or(&n);
@@ -79,12 +111,21 @@ impl PlaceMemory {
         self.places.keys().cloned().collect()
     }
 
-    /// Store (or move) a place at a pose.
-    pub fn remember(&mut self, name: &str, pose: Pose) -> String {
+    /// Store (or move) a place at a pose, at time `t_us` on the injected
+    /// clock; returns the name it is stored under. With a store attached the
+    /// place is durable before the map changes, so a failed write leaves both
+    /// as they were.
+    pub fn remember(&mut self, name: &str, pose: Pose, t_us: u64) -> Result<String, MemoryError> {
         let n = normalise(name);
         let key = self.aliases.get(&n).cloned().unwrap_or(n);
+        if key.is_empty() {
+            return Err(MemoryError::Invalid("a place needs a name".into()));
+        }
+        if let Some(store) = &self.store {
+            store.remember_place(&key, pose, t_us)?;
+        }
         self.places.insert(key.clone(), Place { name: key.clone(), pose, has_heading: true });
-        key
+        Ok(key)
     }
 
     fn nearest_node(&self, x: f64, y: f64) -> Option<(&String, &Pose)> {
@@ -210,8 +251,35 @@ mod tests {
     #[test]
     fn remembered_place_is_routable() {
         let mut m = PlaceMemory::from_board(&board());
-        m.remember("my reading corner", Pose::new(2.0, 5.5, 90.0));
+        m.remember("my reading corner", Pose::new(2.0, 5.5, 90.0), 0).unwrap();
         let r = m.route(Pose::default(), "reading corner").unwrap();
         assert_eq!(*r.last().unwrap(), Pose::new(2.0, 5.5, 90.0));
+    }
+
+    #[test]
+    fn empty_name_is_refused() {
+        let mut m = PlaceMemory::from_board(&board());
+        assert!(matches!(m.remember(" the ", Pose::default(), 0), Err(MemoryError::Invalid(_))));
+    }
+
+    #[test]
+    fn remembered_places_survive_a_restart_through_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("memory.db");
+        {
+            let mut m = PlaceMemory::with_store(&board(), MemoryStore::open(&path).unwrap(), 10).unwrap();
+            m.remember("my reading corner", Pose::new(2.0, 5.5, 90.0), 20).unwrap();
+            // A board place moved by the operator stays moved.
+            m.remember("the charger", Pose::new(0.5, 0.5, 180.0), 30).unwrap();
+        }
+        let store = MemoryStore::open(&path).unwrap();
+        let m = PlaceMemory::with_store(&board(), store.clone(), 40).unwrap();
+        assert_eq!(m.get("reading corner").unwrap().pose, Pose::new(2.0, 5.5, 90.0));
+        assert_eq!(m.get("dock").unwrap().pose, Pose::new(0.5, 0.5, 180.0));
+        assert_eq!(store.place("dock").unwrap().unwrap().source, PlaceSource::Remembered);
+        // Board places are listed in the store too, and a restart rewrote nothing.
+        let kitchen = store.place("kitchen").unwrap().unwrap();
+        assert_eq!((kitchen.source, kitchen.updated_at_us), (PlaceSource::Board, 10));
+        assert!(m.route(Pose::default(), "reading corner").is_some());
     }
 }

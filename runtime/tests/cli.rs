@@ -15,13 +15,26 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The `robot` binary as a command. A cross-built binary run under qemu
+/// user-mode emulation (tests/aarch64.sh) cannot be exec'd by the host kernel
+/// without binfmt_misc, so the script passes the emulator's command line
+/// (`qemu-aarch64-static -L <sysroot> -cpu <model>`) in `ROBOT_TEST_RUNNER`.
+fn robot_command() -> Command {
+    let bin = env!("CARGO_BIN_EXE_robot");
+    let runner = std::env::var("ROBOT_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(emulator) => {
+            let mut cmd = Command::new(emulator);
+            cmd.args(words).arg(bin);
+            cmd
+        }
+        None => Command::new(bin),
+    }
+}
+
 fn robot(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_robot"))
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::null())
-        .output()
-        .expect("the robot binary runs")
+    robot_command().args(args).current_dir(root()).stdin(Stdio::null()).output().expect("the robot binary runs")
 }
 
 fn stdout(o: &Output) -> String {

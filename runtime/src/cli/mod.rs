@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod exec;
+pub mod memory;
 pub mod replay;
 pub mod run;
 pub mod sim;

@@ -12,6 +12,7 @@ use anyhow::Context;
 use robot_hal::board::Level;
 use robot_hal::program;
 use robot_runtime::executor::TerminalConfirmer;
+use robot_runtime::memory::MemoryStore;
 use robot_runtime::recorder::Recorder;
 use robot_runtime::session::{apply_command, SessionSpec, SimSession, HELP};
 
@@ -29,6 +30,10 @@ pub struct SimArgs {
     /// Pace the simulation at real time (default: as fast as possible).
     #[arg(long)]
     pub realtime: bool,
+    /// Keep the robot's memory (remembered places, objects seen, episodes)
+    /// in this SQLite file across sessions (default: in memory only).
+    #[arg(long)]
+    pub memory: Option<PathBuf>,
 }
 
 pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
@@ -47,6 +52,10 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         estop_at_s: None,
     };
     let mut s = SimSession::start(board, &spec, recorder)?;
+    if let Some(db) = &a.memory {
+        let store = MemoryStore::open(db).with_context(|| format!("cannot open memory {}", db.display()))?;
+        s.executor.attach_memory(store)?;
+    }
     if a.realtime {
         s.sim.set_pacing(Some(1.0));
     }

@@ -7,9 +7,12 @@
 //! `verify.retries`, aiming at the same goal), then the program stops and
 //! the policy's anomaly response applies. A kill-switch engagement aborts
 //! the step at the next control tick; the actuators were already made safe
-//! by the latch itself. Everything goes to the flight recorder.
+//! by the latch itself. Everything goes to the flight recorder, and with a
+//! memory store attached ([`Executor::attach_memory`]) each run is also kept
+//! as an episode.
 
 mod confirm;
+mod episode;
 mod report;
 mod run;
 

@@ -11,8 +11,10 @@ use robot_hal::{Frame, Pose};
 use serde_json::{json, Value as Json};
 
 use super::confirm::{Answer, Confirmer};
+use super::episode::EpisodeDraft;
 use super::report::{RunReport, RunStatus, StepReport, StepStatus};
 use crate::devices::Devices;
+use crate::memory::{MemoryError, MemoryStore};
 use crate::places::PlaceMemory;
 use crate::policy::{AnomalyResponse, Confirmation, Fault, Policy, RunContext, Source};
 use crate::recorder::{Event, Recorder};
@@ -34,6 +36,7 @@ pub struct Executor {
     pub photos: Vec<Frame>,
     /// Whether an operator link is up (the local terminal counts).
     pub operator_link: bool,
+    episode: EpisodeDraft,
 }
 
 impl Executor {
@@ -60,13 +63,29 @@ impl Executor {
             cruise_speed_mps: cruise,
             photos: Vec::new(),
             operator_link: true,
+            episode: EpisodeDraft::default(),
         }
+    }
+
+    /// Keep places, objects seen and episodes in `store` from now on:
+    /// remembered places from earlier runs become known (see
+    /// [`PlaceMemory::with_store`]).
+    pub fn attach_memory(&mut self, store: MemoryStore) -> Result<(), MemoryError> {
+        let t_us = u64::try_from(self.clock.now().as_micros()).unwrap_or(u64::MAX);
+        self.places = PlaceMemory::with_store(&self.board, store, t_us)?;
+        Ok(())
+    }
+
+    /// The attached memory store, if any.
+    pub fn memory(&self) -> Option<&MemoryStore> {
+        self.places.store()
     }
 
     /// Record an event at the current clock time. A failing recorder must
     /// not stop the robot from stopping, so errors are reported on stderr.
     pub fn record(&mut self, event: Event) {
         let t = self.clock.now();
+        self.episode.observe(&event);
         if let Err(e) = self.recorder.record(t, event) {
             eprintln!("flight recorder: {e}");
         }
@@ -110,6 +129,7 @@ impl Executor {
     /// Check, confirm and run a program.
     pub fn run(&mut self, program: &Program, source: Source, confirmer: &mut dyn Confirmer) -> RunReport {
         let steps_json = program.to_json().unwrap_or(Json::Null);
+        self.episode.start(program.to_string(), self.clock.now());
         self.record(Event::Plan { program: program.to_string(), steps: steps_json });
         self.record_safety_events();
 
@@ -329,7 +349,15 @@ impl Executor {
         self.record_safety_events();
         let pose = self.pose();
         self.record(Event::RunEnd { status: status.as_str().into(), reason: reason.clone(), final_pose: Some(pose) });
-        RunReport { status, reason, steps, final_pose: Some(pose), estop_latency_us: None }
+        let report = RunReport { status, reason, steps, final_pose: Some(pose), estop_latency_us: None };
+        let episode = self.episode.finish(&report, self.clock.now());
+        // Like the flight recorder, a failing memory must not change the run.
+        if let Some(store) = self.places.store() {
+            if let Err(e) = store.record_episode(&episode) {
+                eprintln!("memory: episode not stored: {e}");
+            }
+        }
+        report
     }
 }
 

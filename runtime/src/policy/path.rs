@@ -112,10 +112,14 @@ pub(super) fn predict(
             match route {
                 None => {
                     lost = true;
+                    let mut known = places.known_places();
+                    known.extend(remembered.keys().cloned());
+                    let known =
+                        if known.is_empty() { String::new() } else { format!(" (known: {})", known.join(", ")) };
                     w.problems.push(Problem {
                         kind: RejectionKind::UnknownPlace,
                         step: Some(i),
-                        message: format!("step {} ({}): unknown place `{name}`", i + 1, call.tool),
+                        message: format!("step {} ({}): unknown place `{name}`{known}", i + 1, call.tool),
                     });
                 }
                 Some((points, heading)) if !lost => {

@@ -28,6 +28,12 @@ pub trait PlaceLookup {
         let _ = from;
         self.place_pose(name).map(|p| vec![p])
     }
+
+    /// The names of the known places, for telling the operator what an
+    /// unknown place could have been.
+    fn known_places(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 impl PlaceLookup for BoardFile {
@@ -37,6 +43,10 @@ impl PlaceLookup for BoardFile {
 
     fn place_heading(&self, name: &str) -> Option<f64> {
         self.place(name).and_then(|p| p.heading_deg)
+    }
+
+    fn known_places(&self) -> Vec<String> {
+        self.places.iter().map(|p| p.name.clone()).collect()
     }
 }
 
@@ -51,5 +61,9 @@ impl PlaceLookup for PlaceMemory {
 
     fn route(&self, from: Pose, name: &str) -> Option<Vec<Pose>> {
         PlaceMemory::route(self, from, name)
+    }
+
+    fn known_places(&self) -> Vec<String> {
+        self.names()
     }
 }

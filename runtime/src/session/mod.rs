@@ -20,6 +20,7 @@ use robot_sim::Sim;
 
 use crate::devices::Devices;
 use crate::executor::{Confirmer, Executor, RunReport};
+use crate::memory::MemoryStore;
 use crate::policy::Source;
 use crate::recorder::{Event, Recorder};
 use crate::safety::{Latch, LineMonitor};
@@ -65,6 +66,10 @@ impl SimSession {
             LineMonitor::spawn(Box::new(Erased(d.estop_line)), board.kill_switch.active_low, latch.clone(), LINE_POLL)?;
         let clock: Arc<dyn Clock> = Arc::new(sim.clock());
         let mut executor = Executor::new(board, devices, clock, latch, recorder);
+        // Memory lives in an in-memory store by default, so a simulated
+        // session starts from the board's places and replays exactly;
+        // `robot sim --memory FILE` swaps in a file that persists.
+        executor.attach_memory(MemoryStore::in_memory()?)?;
         if let Some(level) = spec.level {
             executor.policy.set_level_by_operator(level)?;
         }

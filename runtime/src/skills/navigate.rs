@@ -67,7 +67,11 @@ pub(crate) fn dock(ctx: &mut SkillCtx<'_>, state: &mut StepState) -> Result<Outc
 pub(crate) fn remember_place(ctx: &mut SkillCtx<'_>, call: &Call) -> Result<Outcome, SkillError> {
     let name = call.string("name").unwrap_or_default().to_string();
     let pose = ctx.pose()?;
-    let key = ctx.places.remember(&name, pose);
+    let t_us = u64::try_from(ctx.clock.now().as_micros()).unwrap_or(u64::MAX);
+    let key = ctx
+        .places
+        .remember(&name, pose, t_us)
+        .map_err(|e| SkillError::Failed(format!("cannot remember `{name}`: {e}")))?;
     let stored = ctx.places.get(&key).map(|p| p.pose);
     Ok(Outcome::check(
         stored == Some(pose),

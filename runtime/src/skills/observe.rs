@@ -29,9 +29,21 @@ fn detections_json(ds: &[Detection]) -> serde_json::Value {
         .collect::<Vec<_>>())
 }
 
+/// Report what is in view and, with a memory store attached, record it in
+/// world coordinates. Sensing is the step's purpose: a memory write that
+/// fails is reported in the observation, not as a failed step.
 pub(crate) fn scan(ctx: &mut SkillCtx<'_>) -> Result<Outcome, SkillError> {
     let seen = ctx.devices.detector()?.detect()?;
-    Ok(Outcome::ok(json!({"objects": "reported"}), json!({"objects": detections_json(&seen)})))
+    let mut observed = json!({"objects": detections_json(&seen)});
+    if let Some(store) = ctx.places.store().cloned() {
+        let pose = ctx.pose()?;
+        let t_us = u64::try_from(ctx.clock.now().as_micros()).unwrap_or(u64::MAX);
+        observed["recorded"] = match store.record_objects(&seen, pose, t_us) {
+            Ok(rows) => json!(rows.len()),
+            Err(e) => json!({"error": e.to_string()}),
+        };
+    }
+    Ok(Outcome::ok(json!({"objects": "reported"}), observed))
 }
 
 pub(crate) fn find(ctx: &mut SkillCtx<'_>, call: &Call, state: &mut StepState) -> Result<Outcome, SkillError> {

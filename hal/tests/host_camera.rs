@@ -37,8 +37,11 @@ fn a_hanging_command_is_killed_at_the_timeout() {
 fn failures_are_typed() {
     assert!(matches!(CommandCamera::new(vec![], Duration::from_secs(1)), Err(CameraError::EmptyCommand)));
 
-    let mut missing = CommandCamera::new(argv(&["/nonexistent/rpicam-still"]), Duration::from_secs(1)).expect("cam");
-    assert_eq!(missing.capture().err().map(|e| e.kind()), Some(ErrorKind::Unsupported));
+    if spawn_errors_are_observable() {
+        let mut missing =
+            CommandCamera::new(argv(&["/nonexistent/rpicam-still"]), Duration::from_secs(1)).expect("cam");
+        assert_eq!(missing.capture().err().map(|e| e.kind()), Some(ErrorKind::Unsupported));
+    }
 
     let mut fails =
         CommandCamera::new(argv(&["sh", "-c", "echo no camera >&2; exit 3"]), Duration::from_secs(5)).expect("camera");
@@ -64,4 +67,16 @@ fn ffmpeg_preset_writes_one_rgb_ppm_to_stdout() {
     assert!(a.windows(2).any(|w| w == ["-i", "/dev/video0"]));
     assert!(a.windows(2).any(|w| w == ["-vcodec", "ppm"]));
     assert_eq!(a.last().map(String::as_str), Some("-"));
+}
+
+/// False under qemu user-mode emulation (tests/aarch64.sh sets
+/// `ROBOT_UNDER_QEMU`): qemu runs glibc's `posix_spawn` vfork-clone as a plain
+/// fork, so the child's failed exec never reaches the parent and spawning a
+/// missing program "succeeds" with exit status 127. The native run covers it.
+fn spawn_errors_are_observable() -> bool {
+    if std::env::var_os("ROBOT_UNDER_QEMU").is_some() {
+        eprintln!("skipped under qemu-user: exec errors of posix_spawn are not reported to the parent");
+        return false;
+    }
+    true
 }

@@ -83,6 +83,14 @@ fn next_utterance_waits_for_the_previous_one_then_cuts_it_off() {
 
 #[test]
 fn missing_program_is_a_clear_unsupported_error() {
+    if std::env::var_os("ROBOT_UNDER_QEMU").is_some() {
+        // qemu user-mode emulation (tests/aarch64.sh) runs glibc's posix_spawn
+        // vfork-clone as a plain fork: the child's failed exec never reaches
+        // the parent, spawn "succeeds" and the child exits 127. Native runs
+        // cover this path.
+        eprintln!("skipped under qemu-user: exec errors of posix_spawn are not reported to the parent");
+        return;
+    }
     let mut s = CommandSpeaker::new("/nonexistent/espeak-ng", vec![]);
     let e = s.say("hello").expect_err("error");
     assert_eq!(e.kind(), ErrorKind::Unsupported);

@@ -10,27 +10,15 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+mod common;
+
 /// The workspace root: the default board and `boards/*.toml` are found from here.
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The `robot` binary as a command. A cross-built binary run under qemu
-/// user-mode emulation (tests/aarch64.sh) cannot be exec'd by the host kernel
-/// without binfmt_misc, so the script passes the emulator's command line
-/// (`qemu-aarch64-static -L <sysroot> -cpu <model>`) in `ROBOT_TEST_RUNNER`.
 fn robot_command() -> Command {
-    let bin = env!("CARGO_BIN_EXE_robot");
-    let runner = std::env::var("ROBOT_TEST_RUNNER").unwrap_or_default();
-    let mut words = runner.split_whitespace();
-    match words.next() {
-        Some(emulator) => {
-            let mut cmd = Command::new(emulator);
-            cmd.args(words).arg(bin);
-            cmd
-        }
-        None => Command::new(bin),
-    }
+    common::command(env!("CARGO_BIN_EXE_robot"))
 }
 
 fn robot(args: &[&str]) -> Output {

@@ -1,12 +1,12 @@
 //! `robot memory ...` reads a memory database written by the store.
 
-use std::process::Command;
-
 use robot_hal::{Detection, Pose};
 use robot_runtime::memory::{EpisodeRecord, MemoryStore, NoteKind};
 
+mod common;
+
 fn robot(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_robot")).args(args).output().unwrap();
+    let out = common::command(env!("CARGO_BIN_EXE_robot")).args(args).output().unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 

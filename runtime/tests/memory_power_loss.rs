@@ -16,12 +16,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use robot_hal::{Detection, Pose};
 use robot_runtime::memory::{MemoryStore, NoteKind, ObjectFilter};
+
+mod common;
 
 const CHILD_ENV: &str = "MEMORY_POWER_LOSS_CHILD";
 const ROUNDS: u64 = 24;
@@ -106,7 +108,7 @@ struct Reported {
 }
 
 fn run_round(exe: &std::path::Path, db: &std::path::Path, round: u64, rep: &mut Reported) -> Result<usize, String> {
-    let mut child = Command::new(exe)
+    let mut child = common::command(exe)
         .env(CHILD_ENV, format!("{}|{round}", db.display()))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

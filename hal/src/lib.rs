@@ -9,13 +9,20 @@
 //! [`program`] language is what the brain emits and the operator types, and
 //! it is checked against that registry before anything moves. Hardware
 //! backends that are not simulation live here too ([`serial`]: a link to a
-//! motor/sensor co-processor).
+//! motor/sensor co-processor; `rpi` and `linux_gpio`, behind the features of
+//! the same names, for devices on a board's own GPIO header, sharing the
+//! hardware-free logic in [`gpio`]).
 
 pub mod board;
 pub mod capability;
 pub mod error;
+pub mod gpio;
 pub mod host;
+#[cfg(feature = "linux-gpio")]
+pub mod linux_gpio;
 pub mod program;
+#[cfg(feature = "rpi")]
+pub mod rpi;
 pub mod serial;
 pub mod tools;
 pub mod types;

@@ -6,5 +6,9 @@
 //! tokenization, both here at inference time and in the Python training
 //! pipeline (through a CLI), so that the model only ever sees one spelling of
 //! "two and a half feet" and never has to learn arithmetic.
+//!
+//! [`kernels`] holds the SIMD hot loops around inference (memory search,
+//! constrained decoding), with a portable reference and run-time dispatch.
 
+pub mod kernels;
 pub mod normalize;

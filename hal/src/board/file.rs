@@ -19,6 +19,10 @@ pub struct BoardFile {
     pub sim: Option<SimConfig>,
     #[serde(default)]
     pub serial: Option<SerialConfig>,
+    /// Pins of a board whose devices hang off its own GPIO header
+    /// (backends `raspberry-pi` and `linux-gpio`).
+    #[serde(default)]
+    pub gpio: Option<GpioConfig>,
     #[serde(default)]
     pub places: Vec<PlaceDecl>,
     #[serde(default)]
@@ -41,6 +45,19 @@ pub enum Backend {
     Sim,
     /// A motor/sensor co-processor on a serial port.
     Serial,
+    /// A Raspberry Pi (4 or 5) driving a motor driver, servo and LED from its
+    /// GPIO header through `rppal` (`[gpio]` pins are BCM numbers).
+    RaspberryPi,
+    /// Any Linux board (Jetson, ...) through the GPIO character device and
+    /// sysfs PWM (`[gpio]` pins are line offsets on `gpio.chip`).
+    LinuxGpio,
+}
+
+impl Backend {
+    /// Whether the board's devices are wired to its own GPIO header.
+    pub fn uses_gpio(self) -> bool {
+        matches!(self, Backend::RaspberryPi | Backend::LinuxGpio)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -278,4 +295,88 @@ pub struct NavigationConfig {
     /// straight line.
     #[serde(default)]
     pub roadmap: Vec<[String; 2]>,
+}
+
+/// The GPIO wiring of a `raspberry-pi` or `linux-gpio` board. Pin numbers
+/// are BCM GPIO numbers on a Raspberry Pi and line offsets of `chip` on
+/// `linux-gpio`; every pin may be used once. See `boards/README.md`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpioConfig {
+    /// The GPIO character device (`linux-gpio` only), e.g. `/dev/gpiochip0`.
+    #[serde(default)]
+    pub chip: Option<String>,
+    /// Input that reads the safety relay's state (pull-up, active low).
+    /// Required; optional here so the checker can say so at the right place.
+    #[serde(default)]
+    pub kill_switch_pin: Option<u32>,
+    /// Output that enables the motor driver (TB6612 `STBY`); dropped on a stop.
+    #[serde(default)]
+    pub motor_enable_pin: Option<u32>,
+    pub left_motor: MotorPins,
+    pub right_motor: MotorPins,
+    /// Servo signal of the gripper; a board without one has no gripper.
+    #[serde(default)]
+    pub gripper_servo_pwm: Option<PwmOutput>,
+    /// Servo pulse widths for open and closed jaws, microseconds.
+    #[serde(default = "default_servo_open")]
+    pub gripper_open_us: u32,
+    #[serde(default = "default_servo_closed")]
+    pub gripper_closed_us: u32,
+    /// I2C bus number (`/dev/i2c-N`) of the sensors below.
+    #[serde(default)]
+    pub i2c_bus: Option<u8>,
+    /// 7-bit address of an INA219 battery monitor on `i2c_bus`.
+    #[serde(default)]
+    pub battery_monitor_addr: Option<u8>,
+    /// 7-bit address of a VL53L0X range sensor on `i2c_bus`.
+    #[serde(default)]
+    pub range_sensor_addr: Option<u8>,
+    /// Red, green and blue LED pins (on/off each).
+    #[serde(default)]
+    pub led_pins: Option<[u32; 3]>,
+}
+
+fn default_servo_open() -> u32 {
+    1000
+}
+fn default_servo_closed() -> u32 {
+    2000
+}
+
+/// One motor channel of an H-bridge driver (TB6612FNG, L298N): a PWM speed
+/// input and two direction inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MotorPins {
+    pub pwm: PwmOutput,
+    /// Direction inputs (`AIN1`/`AIN2` on a TB6612, `IN1`/`IN2` on an L298N).
+    pub in1: u32,
+    pub in2: u32,
+    /// The motor is mounted mirrored: forward swaps `in1` and `in2`.
+    #[serde(default)]
+    pub reversed: bool,
+    /// PWM frequency, hertz.
+    #[serde(default = "default_motor_hz")]
+    pub frequency_hz: f64,
+}
+
+fn default_motor_hz() -> f64 {
+    1000.0
+}
+
+/// A PWM output. On a Raspberry Pi, `pin` 12, 13, 18 or 19 is hardware PWM
+/// (channel derived from the pin) and any other pin is software PWM. On
+/// `linux-gpio` the output is a sysfs PWM channel (`pwm_chip`, `channel`)
+/// and `pin` names the header line it comes out on, so no one else uses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PwmOutput {
+    pub pin: u32,
+    /// `linux-gpio`: the sysfs PWM chip, e.g. `/sys/class/pwm/pwmchip0`.
+    #[serde(default)]
+    pub pwm_chip: Option<String>,
+    /// `linux-gpio`: the channel on `pwm_chip`.
+    #[serde(default)]
+    pub channel: Option<u32>,
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use super::file::*;
 use crate::tools::{ArgType, ToolRegistry};
 
+mod gpio;
+
 /// A board file that could not be read or is not valid.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -262,6 +264,7 @@ impl BoardFile {
             }
             _ => {}
         }
+        gpio::check(self, &mut c);
         if let Some(s) = &self.sim {
             if !(0.0..0.5).contains(&s.odometry_noise) {
                 c.err(&[Key("sim"), Key("odometry_noise")], "sim.odometry_noise must be in [0, 0.5)".into());

@@ -1,7 +1,7 @@
 //! Board files: one TOML file per robot that says what it is made of.
 //!
-//! A board file names the backend (simulator, serial co-processor, and with
-//! the ARM work Raspberry Pi or Jetson GPIO), the autonomy cap, the safety
+//! A board file names the backend (simulator, serial co-processor, Raspberry
+//! Pi or Linux GPIO, with its `[gpio]` pins), the autonomy cap, the safety
 //! rules the policy enforces, the kill-switch line, verification tolerances,
 //! known places and the navigation roadmap, and the tools with their typed
 //! arguments. The format is documented in `boards/README.md`; `robot

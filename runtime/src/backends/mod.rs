@@ -1,8 +1,10 @@
 //! Binding a board's backend to the runtime: which devices, which safe-stop
 //! handles for the latch, and which kill-switch line. The simulator backend
 //! lives in [`crate::session`] (it also owns the simulated world); hardware
-//! backends are here. Raspberry Pi and Jetson GPIO join them with the ARM work.
+//! backends are here: a serial co-processor ([`serial`]) and boards wired
+//! to their own GPIO header, Raspberry Pi and Jetson/Linux ([`gpio`]).
 
+pub mod gpio;
 pub mod serial;
 
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! `robot run`: run one program on the real robot a board file describes
-//! (today the `serial` backend: a motor/sensor co-processor). Same policy,
+//! (backends `serial`: a motor/sensor co-processor; `raspberry-pi` and
+//! `linux-gpio`: devices on the board's own GPIO header). Same policy,
 //! executor, latch and flight recorder as the simulator, on the wall clock.
 
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use robot_hal::board::{Backend, Level};
 use robot_hal::capability::{Clock, MonotonicClock};
 use robot_hal::program;
 use robot_hal::serial::SerialLink;
-use robot_runtime::backends::serial;
+use robot_runtime::backends::{gpio, serial};
 use robot_runtime::executor::{Executor, RunStatus};
 use robot_runtime::policy::Source;
 use robot_runtime::recorder::Event;
@@ -49,6 +50,10 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
                 SerialLink::open(cfg).with_context(|| format!("cannot open the co-processor on {}", cfg.port))?;
             serial::bind(&board, &link)
         }
+        Backend::RaspberryPi => gpio::bind_rpi(&board)
+            .with_context(|| format!("cannot open the Raspberry Pi board `{}`", board.board.name))?,
+        Backend::LinuxGpio => gpio::bind_linux_gpio(&board)
+            .with_context(|| format!("cannot open the GPIO board `{}`", board.board.name))?,
     };
     let latch = Latch::new(bound.safe_stops, Duration::from_millis(board.kill_switch.debounce_ms));
     let _monitor =

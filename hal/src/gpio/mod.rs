@@ -1,0 +1,20 @@
+//! What the two GPIO backends (`rpi`, `linux_gpio`) share and what the
+//! board checker needs to know about header pins, kept free of any
+//! hardware crate so it builds and is tested everywhere: which pins exist
+//! and which carry hardware PWM ([`pins`]), how a wheel speed becomes a
+//! duty cycle and direction and a jaw position a servo pulse ([`motor`]),
+//! the latch a GPIO safe stop shares with its drive ([`latch`]), and the
+//! drive, gripper, LED and safe stop themselves over abstract lines
+//! ([`devices`]), with the backends' common error ([`GpioError`]).
+
+pub mod devices;
+pub mod error;
+pub mod latch;
+pub mod motor;
+pub mod pins;
+
+pub use devices::{DigitalOut, EnableLatch, GpioDrive, GpioGripper, GpioLed, GpioSafeStop, Motor, PwmOut, PwmStop};
+pub use error::GpioError;
+pub use latch::MotorLatch;
+pub use motor::{servo_duty, wheel_command, WheelCommand};
+pub use pins::{linux_gpio_pin_exists, rpi_hw_pwm_channel, rpi_pin_exists, LINUX_GPIO_MAX_LINE, RPI_MAX_BCM};

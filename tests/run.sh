@@ -21,6 +21,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "unit and integration tests"
 cargo test --workspace --locked
 
+step "aarch64 build, tests under qemu (cortex-a72 Pi 4, cortex-a76 Pi 5/Orin)"
+bash tests/aarch64.sh
+
 step "board files"
 for b in boards/*.toml; do
   cargo run --quiet --locked -p robot-runtime --bin robot -- check-board "$b"

@@ -10,11 +10,17 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use robot_hal::capability::erased::DynInput;
 
 use super::latch::{Cause, Latch, SafetyEvent};
+
+/// A wake-up faster than this counts as immediate.
+const QUICK_WAKE: Duration = Duration::from_micros(20);
+/// Immediate wake-ups in a row before the monitor sleeps for [`BACKOFF`].
+const QUICK_WAKES_BEFORE_BACKOFF: u32 = 256;
+const BACKOFF: Duration = Duration::from_micros(200);
 
 /// Owns the monitor thread; dropping it stops the thread.
 pub struct LineMonitor {
@@ -37,20 +43,50 @@ impl LineMonitor {
         // before the first program starts.
         let first = read_pressed(&mut line, active_low, &latch);
         let handle = std::thread::Builder::new().name("estop-line".into()).spawn(move || {
+            raise_priority();
             let mut pressed = first;
+            let mut quick_wakes = 0u32;
             while !stop2.load(Ordering::Relaxed) {
                 if pressed {
                     latch.engage(Cause::Line);
                 }
                 // Spurious wake-ups and missed edges are both fine: the
                 // level is read again either way.
+                let waited = Instant::now();
                 if line.wait_for_edge(poll).is_err() {
                     std::thread::sleep(poll);
+                }
+                // At real-time priority a line driver that returns at once,
+                // again and again, would hog a core: back off briefly after
+                // a long run of immediate wake-ups.
+                quick_wakes = if waited.elapsed() < QUICK_WAKE { quick_wakes + 1 } else { 0 };
+                if quick_wakes >= QUICK_WAKES_BEFORE_BACKOFF {
+                    std::thread::sleep(BACKOFF);
+                    quick_wakes = 0;
                 }
                 pressed = read_pressed(&mut line, active_low, &latch);
             }
         })?;
         Ok(LineMonitor { stop, handle: Some(handle) })
+    }
+}
+
+/// Ask the OS to schedule this thread ahead of ordinary work (real-time
+/// FIFO on Linux), so a busy CPU does not delay a stop. It sleeps almost all
+/// the time, so it cannot starve anything. Without the privilege (not root,
+/// no CAP_SYS_NICE, no RLIMIT_RTPRIO) it stays a normal thread: a warning,
+/// not a failure; on a robot the systemd unit grants the privilege.
+fn raise_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::unix::{
+            set_thread_priority_and_policy, thread_native_id, RealtimeThreadSchedulePolicy, ThreadSchedulePolicy,
+        };
+        use thread_priority::ThreadPriority;
+        let policy = ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo);
+        if let Err(e) = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Max, policy) {
+            eprintln!("warning: the kill-switch monitor runs at normal priority (real-time priority refused: {e:?})");
+        }
     }
 }
 

@@ -210,27 +210,8 @@ unsafe fn argmax_neon(logits: &[f32], allowed: &[u64]) -> Option<usize> {
         vst1q_f32(vals.as_mut_ptr(), best);
         vst1q_u32(ids.as_mut_ptr(), best_idx);
     }
-    let mut result: Option<(usize, f32)> = None;
-    for (&id, &v) in ids.iter().zip(&vals) {
-        if id == u32::MAX {
-            continue;
-        }
-        let i = id as usize;
-        match result {
-            Some((bi, bv)) if v < bv || (v == bv && bi < i) => {}
-            _ => result = Some((i, v)),
-        }
-    }
-    for (i, &x) in logits.iter().enumerate().skip(words * 64) {
-        if x.is_nan() || !is_allowed(allowed, i) {
-            continue;
-        }
-        match result {
-            Some((_, bv)) if x <= bv => {}
-            _ => result = Some((i, x)),
-        }
-    }
-    result.map(|(i, _)| i)
+    let lanes = ids.iter().zip(&vals).map(|(&id, &v)| ((id != u32::MAX).then_some(id as usize), v));
+    super::select::finish_argmax(lanes, logits, allowed, words * 64)
 }
 
 /// `exp(x)` for `x <= 0`, same polynomial as the x86-64 path.

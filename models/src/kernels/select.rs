@@ -66,3 +66,33 @@ impl TopK {
         self.items
     }
 }
+
+/// Finish a SIMD masked argmax: merge the per-lane winners (`None` for a
+/// lane that never saw an allowed, non-NaN logit), then scan the scalar
+/// tail from `tail_start`. Ties go to the lower index, as in the reference.
+pub(super) fn finish_argmax(
+    lanes: impl Iterator<Item = (Option<usize>, f32)>,
+    logits: &[f32],
+    allowed: &[u64],
+    tail_start: usize,
+) -> Option<usize> {
+    let mut result: Option<(usize, f32)> = None;
+    for (id, v) in lanes {
+        let Some(i) = id else { continue };
+        match result {
+            Some((bi, bv)) if v < bv || (v == bv && bi < i) => {}
+            _ => result = Some((i, v)),
+        }
+    }
+    // The tail has higher indices than every lane, so it must be strictly better.
+    for (i, &x) in logits.iter().enumerate().skip(tail_start) {
+        if x.is_nan() || !super::is_allowed(allowed, i) {
+            continue;
+        }
+        match result {
+            Some((_, bv)) if x <= bv => {}
+            _ => result = Some((i, x)),
+        }
+    }
+    result.map(|(i, _)| i)
+}

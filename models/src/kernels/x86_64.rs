@@ -164,25 +164,8 @@ unsafe fn argmax_avx2(logits: &[f32], allowed: &[u64]) -> Option<usize> {
         _mm256_storeu_ps(vals.as_mut_ptr(), best);
         _mm256_storeu_si256(ids.as_mut_ptr().cast(), best_idx);
     }
-    let mut result: Option<(usize, f32)> = None;
-    for (&id, &v) in ids.iter().zip(&vals) {
-        let Ok(i) = usize::try_from(id) else { continue };
-        match result {
-            Some((bi, bv)) if v < bv || (v == bv && bi < i) => {}
-            _ => result = Some((i, v)),
-        }
-    }
-    // The tail has higher indices than every lane, so it must be strictly better.
-    for (i, &x) in logits.iter().enumerate().skip(words * 64) {
-        if x.is_nan() || !is_allowed(allowed, i) {
-            continue;
-        }
-        match result {
-            Some((_, bv)) if x <= bv => {}
-            _ => result = Some((i, x)),
-        }
-    }
-    result.map(|(i, _)| i)
+    let lanes = ids.iter().zip(&vals).map(|(&id, &v)| (usize::try_from(id).ok(), v));
+    super::select::finish_argmax(lanes, logits, allowed, words * 64)
 }
 
 /// `exp(x)` for `x <= 0` (Cephes polynomial, ~1 ulp); inputs below the

@@ -12,6 +12,16 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 fi
 
+step "test dependencies (Mosquitto broker for the MQTT sync tests)"
+if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends mosquitto
+fi
+# The broker-outage fault test holds the broker down this long (the 30 s).
+export ROBOT_SYNC_OUTAGE_S=30
+
 step "format"
 cargo fmt --all -- --check
 
@@ -31,6 +41,14 @@ done
 
 step "brain training-data generator (python3, standard library only)"
 PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s models/training -p 'test_*.py'
+
+step "brain: plan a command, and score the dev set when it is checked out beside the repo"
+cargo run --quiet --locked -p robot-runtime --bin robot -- plan --json "drive forward two meters then turn right" |
+  grep -q '"program":"drive(distance_m=2); turn(angle_deg=-90)"'
+if [ -f ../shared/eval/plan-dev.jsonl ]; then
+  cargo run --quiet --locked -p robot-runtime --bin robot -- eval plan ../shared/eval/plan-dev.jsonl --min-accuracy 97 |
+    head -n 12
+fi
 
 step "smoke: a 1 m square in the simulator"
 cargo run --quiet --locked -p robot-runtime --bin robot -- exec --level L4 --json \

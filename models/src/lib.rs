@@ -9,6 +9,11 @@
 //!
 //! [`kernels`] holds the SIMD hot loops around inference (memory search,
 //! constrained decoding), with a portable reference and run-time dispatch.
+//!
+//! [`brain`] is the planner itself: the tokenizer, the encoder/decoder on
+//! tract and greedy decoding constrained by a grammar built from the board's
+//! tool registry, so every plan is a valid program (`models/brain/FORMAT.md`).
 
+pub mod brain;
 pub mod kernels;
 pub mod normalize;

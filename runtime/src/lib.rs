@@ -11,10 +11,13 @@
 pub mod backends;
 pub mod devices;
 pub mod executor;
+pub mod host;
 pub mod memory;
 pub mod places;
 pub mod policy;
 pub mod recorder;
+pub mod remote;
 pub mod safety;
 pub mod session;
 pub mod skills;
+pub mod sync;

@@ -32,6 +32,12 @@ enum Command {
     Tools(cli::check::ToolsArgs),
     /// Read the robot's memory database: places, objects, episodes, notes.
     Memory(cli::memory::MemoryArgs),
+    /// The fleet host: mirror robots' memory over MQTT, fleet status, commands.
+    Host(cli::host::HostArgs),
+    /// Plan one utterance with the on-board brain (prints the program; runs nothing).
+    Plan(cli::plan::PlanArgs),
+    /// Evaluate the brain on a JSONL set: accuracy per tag, failures, latency.
+    Eval(cli::eval::EvalArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,6 +50,9 @@ fn main() -> std::process::ExitCode {
         Command::Replay(a) => cli::replay::run(a),
         Command::Tools(a) => cli::check::tools(a),
         Command::Memory(a) => cli::memory::run(a),
+        Command::Host(a) => cli::host::run(a),
+        Command::Plan(a) => cli::plan::run(a),
+        Command::Eval(a) => cli::eval::run(a),
     };
     match result {
         Ok(code) => code,

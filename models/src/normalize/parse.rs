@@ -18,7 +18,9 @@
 
 use super::lexer::{Kind, Token};
 use super::units::{per_time, spelling, Unit};
-use super::vocab::{blocks_inch, digit_word, ends_a_second, makes_one_a_pronoun, postfix_scale, scale, small_number};
+use super::vocab::{
+    blocks_inch, digit_word, ends_a_second, makes_one_a_pronoun, ordinal_noun, postfix_scale, scale, small_number,
+};
 
 /// No quantity reaches this: the lexer leaves longer digit strings words, so
 /// a printed quantity must stay below it to be read back as a number.
@@ -344,7 +346,9 @@ impl<'a> Parser<'a> {
             if conn == "per" || article || self.is_sym(j + 1, "/") {
                 let t = self.word(j + 2);
                 if let Some(secs) = per_time(t) {
-                    let spoken = !article || (t.len() > 2 && (t != "second" || self.ends_a_second(j + 3)));
+                    // After a length, "a second" is a rate unless a noun
+                    // makes it the ordinal ("2 meters a second time").
+                    let spoken = !article || (t.len() > 2 && (t != "second" || !ordinal_noun(self.word(j + 3))));
                     if spoken {
                         return Some(UnitMatch { unit: Unit::MetersPerSecond, factor: sp.factor / secs, end: j + 3 });
                     }

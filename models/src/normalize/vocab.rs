@@ -219,6 +219,15 @@ pub(crate) fn makes_one_a_pronoun(w: &str) -> bool {
 
 /// "a second" is one second only at the end of a clause or before one of
 /// these; otherwise it is the ordinal ("a second time", "a second cup").
+/// Nouns that make a preceding "second" the ordinal ("a second time"), not
+/// the unit.
+pub(crate) fn ordinal_noun(w: &str) -> bool {
+    matches!(
+        w,
+        "time" | "times" | "go" | "round" | "try" | "attempt" | "pass" | "lap" | "loop" | "one" | "turn" | "look"
+    )
+}
+
 pub(crate) fn ends_a_second(w: &str) -> bool {
     matches!(
         w,

@@ -1,8 +1,11 @@
 //! The subcommands of `robot`, one file each, and what they share.
 
 pub mod check;
+pub mod eval;
 pub mod exec;
+pub mod host;
 pub mod memory;
+pub mod plan;
 pub mod replay;
 pub mod run;
 pub mod sim;

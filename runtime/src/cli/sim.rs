@@ -1,8 +1,12 @@
 //! `robot sim`: an interactive prompt on the simulated rover.
 //!
-//! Type a program (`drive(distance_m=1); turn(angle_deg=90)`) or a command
-//! (`:help`). After every run the map with the rover's path is written to
-//! the output folder, with photos and the flight log beside it.
+//! Type a program (`drive(distance_m=1); turn(angle_deg=90)`), a command
+//! (`:help`) or plain words ("drive forward two meters then turn left"):
+//! words are planned by the on-board brain, and the plan is shown with its
+//! confidence and run as the brain's, so the policy asks before a
+//! low-confidence plan runs. Without brain assets programs still work. After
+//! every run the map with the rover's path is written to the output folder,
+//! with photos and the flight log beside it.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,9 +15,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use robot_hal::board::Level;
 use robot_hal::program;
+use robot_hal::program::Program;
+use robot_models::brain::{Brain, PlanStatus};
+use robot_runtime::executor::RunReport;
 use robot_runtime::executor::TerminalConfirmer;
 use robot_runtime::memory::MemoryStore;
-use robot_runtime::recorder::Recorder;
+use robot_runtime::policy::Source;
+use robot_runtime::recorder::{Event, Recorder};
 use robot_runtime::session::{apply_command, SessionSpec, SimSession, HELP};
 
 #[derive(clap::Args)]
@@ -34,11 +42,25 @@ pub struct SimArgs {
     /// in this SQLite file across sessions (default: in memory only).
     #[arg(long)]
     pub memory: Option<PathBuf>,
+    /// Sync memory with a fleet host over MQTT (docs/sync.md); `--mqtt`
+    /// alone connects to `robot host`'s embedded broker on 127.0.0.1:1883.
+    #[arg(long, num_args = 0..=1, default_missing_value = robot_runtime::sync::broker::DEFAULT_URL)]
+    pub mqtt: Option<String>,
+    /// Brain asset folder for natural language (default: models/brain).
+    #[arg(long)]
+    pub brain: Option<PathBuf>,
 }
 
 pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
     let board_path = a.board.clone().unwrap_or_else(super::default_board);
     let board = super::load_board(&board_path)?;
+    let mut brain = match super::plan::load_brain(&board, a.brain.as_deref()) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            println!("Natural language is unavailable ({e:#}); programs work.");
+            None
+        }
+    };
     let seed = a.seed.or(board.sim.as_ref().map(|s| s.seed)).unwrap_or(0);
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
     let log = a.out.join("flight.jsonl");
@@ -56,6 +78,7 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         let store = MemoryStore::open(db).with_context(|| format!("cannot open memory {}", db.display()))?;
         s.executor.attach_memory(store)?;
     }
+    let sync = super::host::start_sim_sync(a.mqtt.as_deref(), a.memory.as_deref(), &a.out, &mut s)?;
     if a.realtime {
         s.sim.set_pacing(Some(1.0));
     }
@@ -93,19 +116,27 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
             }
             continue;
         }
-        let parsed = match program::parse(text) {
-            Ok(p) => p,
+        let report = match program::parse(text) {
+            Ok(parsed) => s.run(text, &parsed, &mut input),
+            // Words without parentheses are natural language; a line with
+            // them is a mistyped program and gets the parser's error.
+            Err(_) if !text.contains('(') && brain.is_some() => {
+                let Some(b) = brain.as_mut() else { continue };
+                match plan_words(b, &mut s, text, &mut input) {
+                    Some(r) => r,
+                    None => continue,
+                }
+            }
             Err(e) => {
                 println!("{}", e.render(text));
                 if !text.contains('(') {
                     println!(
-                        "(natural language needs the brain; type a program such as drive(distance_m=1); see :help)"
+                        "(natural language needs the brain, which did not load; type a program such as drive(distance_m=1); see :help)"
                     );
                 }
                 continue;
             }
         };
-        let report = s.run(text, &parsed, &mut input);
         for (i, st) in report.steps.iter().enumerate() {
             println!("{:>3}. {:<8} {} {} -> {}", i + 1, st.status.as_str(), st.tool, st.args, st.observed);
         }
@@ -122,5 +153,44 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         }
         std::fs::write(&map, s.sim.render_svg())?;
     }
+    super::host::stop_sim_sync(sync);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Plans words with the brain, shows the plan and what the policy will do
+/// with it, and runs it as the brain's (`None`: nothing to run).
+fn plan_words(brain: &mut Brain, s: &mut SimSession, text: &str, input: &mut TerminalConfirmer) -> Option<RunReport> {
+    let plan = match brain.plan(text) {
+        Ok(p) => p,
+        Err(e) => {
+            println!("the brain failed: {e}");
+            return None;
+        }
+    };
+    let (PlanStatus::Ok, Some(program)) = (plan.status, plan.program.as_ref()) else {
+        println!("{}; nothing runs.", super::plan::describe(&plan));
+        return None;
+    };
+    let threshold = s.executor.policy.confidence_threshold();
+    let confidence = plan.confidence;
+    println!("plan: {program}");
+    println!(
+        "confidence {confidence:.2}: {}",
+        if confidence >= threshold {
+            format!("at or above the policy's threshold {threshold:.2}; the level's usual rules apply")
+        } else {
+            format!("below the policy's threshold {threshold:.2}; the plan needs your confirmation")
+        }
+    );
+    Some(run_as_brain(s, program, confidence, input))
+}
+
+/// [`SimSession::run`] with the brain as the source.
+fn run_as_brain(s: &mut SimSession, program: &Program, confidence: f64, input: &mut TerminalConfirmer) -> RunReport {
+    // The program, not the words, so that `robot replay` re-runs it without
+    // the brain.
+    s.executor.record(Event::Input { source: "brain".into(), text: program.to_string() });
+    let mut report = s.executor.run(program, Source::Brain { confidence }, input);
+    report.final_pose = Some(s.sim.truth());
+    report
 }

@@ -61,6 +61,15 @@ pub enum Event {
         what: String,
         detail: String,
     },
+    /// A remote kill-switch message was refused (forged, replayed, stale,
+    /// malformed, for another robot, or a release the robot's own
+    /// conditions do not allow). `suppressed` counts refusals left out of
+    /// the log since the last one recorded, so a flood cannot fill the disk.
+    RemoteRefused {
+        reason: String,
+        detail: String,
+        suppressed: u64,
+    },
     /// The autonomy level changed.
     Level {
         from: String,
@@ -86,6 +95,7 @@ impl Event {
             Event::StepStart { .. } => "step_start",
             Event::StepEnd { .. } => "step_end",
             Event::Safety { .. } => "safety",
+            Event::RemoteRefused { .. } => "remote_refused",
             Event::Level { .. } => "level",
             Event::RunEnd { .. } => "run_end",
         }

@@ -39,6 +39,18 @@ for b in boards/*.toml; do
   cargo run --quiet --locked -p robot-runtime --bin robot -- check-board "$b"
 done
 
+step "Debian package: built from the binaries above, checked unpacked (never installed here)"
+target_dir=${CARGO_TARGET_DIR:-target}
+deb=$(bash packaging/build-deb.sh --binary "$target_dir/debug/robot" --compress gzip --out "$target_dir/debian-ci")
+bash packaging/check-deb.sh "$deb"
+# The arm64 package from the binary tests/aarch64.sh built, its board checks run under qemu.
+arm_robot="$target_dir/aarch64-unknown-linux-gnu/debug/robot"
+if [ -x "$arm_robot" ]; then
+  deb=$(bash packaging/build-deb.sh --target aarch64-unknown-linux-gnu --binary "$arm_robot" --compress gzip \
+    --out "$target_dir/debian-ci")
+  bash packaging/check-deb.sh "$deb" "$(command -v qemu-aarch64-static || command -v qemu-aarch64)" -L /usr/aarch64-linux-gnu
+fi
+
 step "brain training-data generator (python3, standard library only)"
 PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s models/training -p 'test_*.py'
 

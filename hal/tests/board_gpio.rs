@@ -155,3 +155,51 @@ fn linux_gpio_needs_hardware_pwm_and_a_chip() {
     assert_eq!(at, line);
     assert!(message.contains("line offsets 0 to 1023"), "{message}");
 }
+
+#[test]
+fn shipped_gpio_boards_have_encoders_and_sensors() {
+    for file in ["rpi4-rover.toml", "rpi5-rover.toml", "jetson-orin-nano-rover.toml"] {
+        let board = BoardFile::load(boards_dir().join(file)).unwrap_or_else(|e| panic!("{e}"));
+        let g = board.gpio.expect("a [gpio] section");
+        let e = g.encoders.expect("wheel encoders");
+        assert!(e.left.b.is_some() && e.right.b.is_some(), "{file}: quadrature encoders");
+        assert!(g.i2c_bus.is_some() && g.imu_addr.is_some() && g.battery_monitor_addr.is_some(), "{file}");
+        assert!(g.thermal_zone.is_some(), "{file}");
+    }
+}
+
+#[test]
+fn encoder_pin_on_a_motor_pin_is_a_conflict() {
+    let (src, line) = with_line(&rpi4(), "left", "left = { a = 5, b = 26 }");
+    let (at, msg) = refused(&src);
+    assert_eq!(at, line);
+    assert_eq!(msg, "pin 5 is used twice: by gpio.left_motor.in1 and by gpio.encoders.left.a");
+}
+
+#[test]
+fn encoder_pin_on_the_i2c_bus_is_a_conflict() {
+    let (src, line) = with_line(&rpi4(), "right", "right = { a = 7, b = 3 }");
+    let (at, msg) = refused(&src);
+    assert_eq!(at, line);
+    assert!(msg.starts_with("pin 3 is used twice: by I2C bus 1 (SCL) and by gpio.encoders.right.b"), "{msg}");
+}
+
+#[test]
+fn encoders_must_match_and_have_a_geometry() {
+    let (src, line) = with_line(&rpi4(), "right", "right = { a = 7 }");
+    assert_eq!(refused(&src), (line, "gpio.encoders: give channel b for both wheels or for neither".into()));
+    let (src, line) = with_line(&rpi4(), "wheel_diameter_m", "wheel_diameter_m = 0.0");
+    assert_eq!(refused(&src), (line, "gpio.encoders.wheel_diameter_m must be positive, got 0".into()));
+}
+
+#[test]
+fn imu_address_clash_and_bad_battery_voltages_are_refused() {
+    let (src, line) = with_line(&rpi4(), "imu_addr", "imu_addr = 0x29");
+    let (at, msg) = refused(&src);
+    assert_eq!(at, line);
+    assert!(msg.starts_with("I2C address 0x29 is used twice: by gpio.range_sensor_addr and by gpio.imu_addr"), "{msg}");
+    let (src, line) = with_line(&rpi4(), "battery_full_v", "battery_full_v = 6.0");
+    assert_eq!(refused(&src), (line, "gpio.battery_empty_v must be positive and below gpio.battery_full_v".into()));
+    let (src, line) = with_line(&rpi4(), "thermal_zone", "thermal_zone = \"/tmp/temp\"");
+    assert_eq!(refused(&src).0, line);
+}

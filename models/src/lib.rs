@@ -13,7 +13,12 @@
 //! [`brain`] is the planner itself: the tokenizer, the encoder/decoder on
 //! tract and greedy decoding constrained by a grammar built from the board's
 //! tool registry, so every plan is a valid program (`models/brain/FORMAT.md`).
+//!
+//! [`embed`] turns text into sentence embeddings for the robot's memory
+//! search, with the original (not fine-tuned) MiniLM in `models/embed/`.
 
 pub mod brain;
+pub mod embed;
 pub mod kernels;
 pub mod normalize;
+pub mod voice;

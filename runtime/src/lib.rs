@@ -8,6 +8,7 @@
 //! every actuator safe directly, without waiting on the executor. Every
 //! input, decision, step and safety event goes to the [`recorder`].
 
+pub mod assets;
 pub mod backends;
 pub mod devices;
 pub mod executor;
@@ -18,6 +19,7 @@ pub mod policy;
 pub mod recorder;
 pub mod remote;
 pub mod safety;
+pub mod service;
 pub mod session;
 pub mod skills;
 pub mod sync;

@@ -2,7 +2,9 @@
 //! faults: the broker killed with SIGKILL and restarted mid-sync 20 times,
 //! and the broker down for a long stretch while the robot keeps recording.
 //! Each asserts zero lost and zero doubly-applied records: the host's mirror
-//! holds exactly the robot's outbox numbers and every insert was new.
+//! holds exactly the robot's outbox numbers and every insert was new. Also:
+//! two host instances sharing one database behind an MQTT 5 shared
+//! subscription, as docs/sync.md describes ("Several hosts").
 //! Skipped with a notice when mosquitto is not installed.
 
 mod sync_support;
@@ -175,6 +177,49 @@ fn robot_restart_resumes_and_offline_status_is_retained() {
     link.stop().unwrap();
     assert_zero_lost_zero_doubled(&f, 80, &host);
     host.stop().unwrap();
+}
+
+#[test]
+fn two_hosts_share_the_load_through_a_shared_subscription() {
+    let Some(f) = fixture() else { return };
+    let hosts: Vec<HostDaemon> = ["host-a", "host-b"]
+        .into_iter()
+        .map(|id| {
+            let mut broker = BrokerConfig::parse(&f.broker.url()).unwrap();
+            broker.keep_alive = Duration::from_secs(1);
+            let mut c = HostConfig::new(broker, &f.host_db);
+            c.backoff = fast_backoff();
+            c.client_id = id.into();
+            c.share_group = Some("hosts".into());
+            HostDaemon::start(c).unwrap()
+        })
+        .collect();
+    assert!(eventually(Duration::from_secs(10), || hosts.iter().all(|h| h.status().connected)));
+    let link = Arc::new(RobotLink::start(fast_link(&f.broker.url(), &f.memory, 4), Arc::new(NoKill)).unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let kick = {
+        let link = link.clone();
+        move || link.memory_changed()
+    };
+    let w = writer(f.store.clone(), kick, stop.clone());
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, Ordering::Relaxed);
+    let written = w.join().unwrap();
+    let last = f.store.last_seq().unwrap();
+    let (st, done) = link.wait_status(Duration::from_secs(30), |s| s.acked == last);
+    assert!(done, "not all acknowledged: {st:?}");
+    let _ = Arc::try_unwrap(link).map(|l| l.stop().unwrap());
+    let statuses: Vec<_> = hosts.iter().map(HostDaemon::status).collect();
+    // Each batch went to one member of the group; both did work.
+    assert!(statuses.iter().all(|s| s.batches > 0), "the load was not shared: {statuses:?}");
+    assert_eq!(statuses.iter().map(|s| s.conflicts).sum::<u64>(), 0);
+    assert_eq!(statuses.iter().map(|s| s.records_new).sum::<u64>(), written, "{statuses:?}");
+    let epoch = Outbox::open(&f.memory, 0).unwrap().epoch();
+    let want: Vec<i64> = f.store.notes(None, usize::MAX).unwrap().iter().rev().map(|n| n.outbox_seq).collect();
+    assert_eq!(HostDb::open(&f.host_db).unwrap().record_seqs("rover-m", epoch).unwrap(), want);
+    for h in hosts {
+        h.stop().unwrap();
+    }
 }
 
 struct NoKill;

@@ -332,9 +332,56 @@ pub struct GpioConfig {
     /// 7-bit address of a VL53L0X range sensor on `i2c_bus`.
     #[serde(default)]
     pub range_sensor_addr: Option<u8>,
+    /// 7-bit address of a BNO055 IMU on `i2c_bus`; its heading replaces the
+    /// wheels' estimate in the odometry.
+    #[serde(default)]
+    pub imu_addr: Option<u8>,
+    /// Battery voltage read as empty (charge 0) and full (charge 1).
+    #[serde(default = "default_battery_empty")]
+    pub battery_empty_v: f64,
+    #[serde(default = "default_battery_full")]
+    pub battery_full_v: f64,
+    /// Thermal-zone file of the SoC temperature (millidegrees), e.g.
+    /// `/sys/class/thermal/thermal_zone0/temp`; without it, no thermometer.
+    #[serde(default)]
+    pub thermal_zone: Option<String>,
+    /// Wheel encoders; a board without them has no odometry, so it cannot
+    /// run `drive`, `turn` or `dock`.
+    #[serde(default)]
+    pub encoders: Option<EncoderConfig>,
     /// Red, green and blue LED pins (on/off each).
     #[serde(default)]
     pub led_pins: Option<[u32; 3]>,
+}
+
+fn default_battery_empty() -> f64 {
+    6.4
+}
+fn default_battery_full() -> f64 {
+    8.4
+}
+
+/// Wheel encoders: one per wheel, channel A and optionally B (quadrature).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncoderConfig {
+    pub left: EncoderPins,
+    pub right: EncoderPins,
+    /// Pulses on channel A per wheel revolution: the encoder's PPR at the
+    /// motor shaft times the gearbox ratio. Both edges of A (and of B) are
+    /// counted, so a revolution is 2× (4× with B) this many counts.
+    pub pulses_per_rev: f64,
+    pub wheel_diameter_m: f64,
+}
+
+/// The lines of one wheel encoder. Without `b` the direction is taken
+/// from the drive's command; swap `a` and `b` if a wheel counts backwards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncoderPins {
+    pub a: u32,
+    #[serde(default)]
+    pub b: Option<u32>,
 }
 
 fn default_servo_open() -> u32 {

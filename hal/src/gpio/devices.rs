@@ -12,6 +12,7 @@
 
 use std::sync::Arc;
 
+use super::encoder::{Encoders, Wheel};
 use super::error::GpioError;
 use super::latch::MotorLatch;
 use super::motor::{servo_duty, wheel_command, WheelCommand};
@@ -59,13 +60,16 @@ impl Motor {
     }
 }
 
-/// Two motors on an H-bridge, speeds open loop as duty over the maximum.
+/// Two motors on an H-bridge, speeds open loop as duty over the maximum
+/// (the skills close the loop on the odometry).
 pub struct GpioDrive {
     pub left: Motor,
     pub right: Motor,
     pub latch: Arc<EnableLatch>,
     pub track_width_m: f64,
     pub max_wheel_speed_mps: f64,
+    /// Single-channel wheel encoders learn each wheel's direction from here.
+    pub encoders: Option<Arc<Encoders>>,
 }
 
 impl ErrorType for GpioDrive {
@@ -87,6 +91,11 @@ impl DifferentialDrive for GpioDrive {
         })?;
         if self.latch.is_latched() && (l != WheelCommand::STOP || r != WheelCommand::STOP) {
             return Err(GpioError::Refused);
+        }
+        // Direction first: the first edge of a starting wheel must count the right way.
+        if let Some(e) = &self.encoders {
+            e.set_direction(Wheel::Left, left_mps);
+            e.set_direction(Wheel::Right, right_mps);
         }
         self.left.apply(l)?;
         self.right.apply(r)

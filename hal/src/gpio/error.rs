@@ -1,5 +1,6 @@
 //! The error of both GPIO backends.
 
+use super::sensors::SensorError;
 use crate::ErrorKind;
 
 /// What went wrong on a `raspberry-pi` or `linux-gpio` board.
@@ -26,6 +27,9 @@ pub enum GpioError {
     /// The motors are latched off by the kill-switch.
     #[error("refused: the kill-switch latch is engaged")]
     Refused,
+    /// A sensor the board file names could not be opened.
+    #[error(transparent)]
+    Sensor(#[from] SensorError),
 }
 
 impl crate::Error for GpioError {
@@ -37,6 +41,7 @@ impl crate::Error for GpioError {
             GpioError::Io { .. } => ErrorKind::Fault,
             GpioError::OutOfRange { .. } => ErrorKind::OutOfRange,
             GpioError::Refused => ErrorKind::Refused,
+            GpioError::Sensor(e) => crate::Error::kind(e),
         }
     }
 }

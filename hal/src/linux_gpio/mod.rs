@@ -11,6 +11,13 @@
 //! bias, so fit an external pull-up). Each PWM output is a sysfs channel
 //! (`pwm_chip`, `channel`), exported if needed ([`sysfs_pwm`]). The
 //! devices' behaviour is in [`crate::gpio::devices`], shared with `rpi`.
+//!
+//! Wheel-encoder lines are requested together, inputs with pull-up bias and
+//! edge detection on both edges, so the kernel queues their events in one
+//! ordered stream (this needs GPIO uAPI v2, Linux 5.10 or later, as on
+//! JetPack 5 and 6) and every edge of A and B is decoded (×4). An
+//! [`EdgeWorker`] thread reads the stream. The I2C sensors are on
+//! `/dev/i2c-<gpio.i2c_bus>` through `linux-embedded-hal`.
 
 pub mod sysfs_pwm;
 
@@ -18,13 +25,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gpiocdev::line::{Bias, EdgeDetection, Value};
+use gpiocdev::line::{Bias, EdgeDetection, EdgeKind, Value};
 use gpiocdev::{Chip, Request};
 
 use crate::board::{BoardFile, MotorPins, PwmOutput};
 use crate::capability::{InputPin, WaitForEdge};
 use crate::gpio::motor::SERVO_PERIOD_US;
-use crate::gpio::{DigitalOut, GpioDrive, GpioError, GpioGripper, GpioLed, GpioSafeStop, Motor, MotorLatch, PwmStop};
+use crate::gpio::sensors::{open_i2c_sensors, I2cSensors, StdDelay};
+use crate::gpio::setup::{EncoderSetup, GpioSensors};
+use crate::gpio::{
+    Channel, DigitalOut, EdgeSource, EdgeWorker, GpioDrive, GpioError, GpioGripper, GpioLed, GpioSafeStop, Motor,
+    MotorLatch, PwmStop, Wheel,
+};
 use crate::{ErrorType, GripperPosition};
 use sysfs_pwm::SysfsPwm;
 
@@ -38,6 +50,8 @@ pub struct LinuxGpio {
     pub led: Option<GpioLed>,
     pub safe_stop: Arc<GpioSafeStop>,
     pub kill_switch: CdevKillSwitch,
+    /// Odometry (with encoders), battery, range sensor, thermometer.
+    pub sensors: GpioSensors,
 }
 
 impl LinuxGpio {
@@ -90,6 +104,37 @@ impl LinuxGpio {
             g.motor_enable_pin.ok_or_else(|| GpioError::Config("gpio.motor_enable_pin is missing".into()))?;
         let latch = Arc::new(MotorLatch::new(line(enable_pin, "motor enable")?));
 
+        // Counting starts before the drive can move a wheel.
+        let encoders = match EncoderSetup::from_board(board, true) {
+            Some(setup) => {
+                let offsets = setup.lines.lines().map(|n| check(n, "wheel encoder")).collect::<Result<Vec<_>, _>>()?;
+                let req = Request::builder()
+                    .on_chip(chip_path)
+                    .with_consumer(CONSUMER)
+                    .with_lines(&offsets)
+                    .as_input()
+                    .with_bias(Bias::PullUp)
+                    .with_edge_detection(EdgeDetection::BothEdges)
+                    .request()
+                    .map_err(|e| GpioError::open(format!("wheel encoder lines {offsets:?} of {chip_path}"), e))?;
+                // The levels now, so the first edge decodes against the real state.
+                let mut levels = [[false; 2]; 2];
+                for &n in &offsets {
+                    let high = req.value(n).map_err(|e| GpioError::io(format!("wheel encoder line {n}"), e))?;
+                    if let Some((wheel, channel)) = setup.lines.get(n) {
+                        levels[wheel as usize][usize::from(channel == Channel::B)] = high == Value::Active;
+                    }
+                }
+                for (wheel, [a, b]) in [Wheel::Left, Wheel::Right].into_iter().zip(levels) {
+                    setup.encoders.seed(wheel, a, b);
+                }
+                let worker = EdgeWorker::spawn(EncoderEvents(req), setup.lines.clone(), setup.encoders.clone())?;
+                Some((setup, Some(Box::new(worker) as Box<dyn Send>)))
+            }
+            None => None,
+        };
+        let counters = encoders.as_ref().map(|(s, _)| s.encoders.clone());
+
         let mut stops: Vec<Arc<dyn PwmStop>> = Vec::new();
         let mut motor = |m: &MotorPins, side: &str| -> Result<Motor, GpioError> {
             let p = pwm(&m.pwm, m.frequency_hz, &format!("{side} motor PWM"))?;
@@ -109,6 +154,7 @@ impl LinuxGpio {
             latch: latch.clone(),
             track_width_m: board.drive.track_width_m,
             max_wheel_speed_mps: board.drive.max_wheel_speed_mps,
+            encoders: counters,
         };
         let gripper = match &g.gripper_servo_pwm {
             Some(out) => Some(GpioGripper {
@@ -130,7 +176,33 @@ impl LinuxGpio {
             latch.rearm(|p| p.set(true))?;
         }
         let safe_stop = Arc::new(GpioSafeStop { name: "motors".into(), latch, pwms: stops });
-        Ok(LinuxGpio { drive, gripper, led, safe_stop, kill_switch: kill })
+        let i2c = match g.i2c_bus {
+            Some(bus) if g.battery_monitor_addr.is_some() || g.range_sensor_addr.is_some() || g.imu_addr.is_some() => {
+                let path = format!("/dev/i2c-{bus}");
+                let i2c = linux_embedded_hal::I2cdev::new(&path)
+                    .map_err(|e| GpioError::open(format!("I2C bus {path}"), e))?;
+                open_i2c_sensors(g, i2c, &mut StdDelay)?
+            }
+            _ => I2cSensors::default(),
+        };
+        let sensors = GpioSensors::assemble(board, encoders, i2c);
+        Ok(LinuxGpio { drive, gripper, led, safe_stop, kill_switch: kill, sensors })
+    }
+}
+
+/// The encoder lines' edge events, in the kernel's order.
+struct EncoderEvents(Request);
+
+impl EdgeSource for EncoderEvents {
+    fn wait(&mut self, timeout: Duration, out: &mut Vec<(u32, bool)>) -> Result<(), GpioError> {
+        let io = |e: gpiocdev::Error| GpioError::io("wheel encoder edge events", e);
+        if self.0.wait_edge_event(timeout).map_err(io)? {
+            while self.0.has_edge_event().map_err(io)? {
+                let ev = self.0.read_edge_event().map_err(io)?;
+                out.push((ev.offset, ev.kind == EdgeKind::Rising));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -13,6 +13,14 @@
 //!
 //! A PWM output on BCM 12, 13, 18 or 19 uses hardware PWM (channel per
 //! [`crate::gpio::pins`]); elsewhere rppal's software PWM.
+//!
+//! Wheel encoders count on rppal's asynchronous interrupts (one rppal
+//! thread per A line; B, when wired, is read at each A edge, since events
+//! of two pins on two threads could be reordered). rppal's synchronous
+//! polling is not used: it holds one process-wide lock while it waits,
+//! which would make the kill-switch monitor wait for the encoders. The I2C
+//! sensors are on rppal's I2C bus (`gpio.i2c_bus`), see
+//! [`crate::gpio::sensors`]; the board's sensors end up in [`Rpi::sensors`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,12 +29,15 @@ use rppal::gpio::{Gpio, Trigger};
 use rppal::pwm::{Channel, Polarity, Pwm};
 use rppal::system::{DeviceInfo, Model};
 
-use crate::board::{BoardFile, MotorPins, PwmOutput};
+use crate::board::{BoardFile, EncoderPins, MotorPins, PwmOutput};
 use crate::capability::{InputPin, WaitForEdge};
 use crate::gpio::motor::SERVO_PERIOD_US;
 use crate::gpio::pins::rpi_hw_pwm_channel;
+use crate::gpio::sensors::{open_i2c_sensors, I2cSensors, StdDelay};
+use crate::gpio::setup::{EncoderSetup, GpioSensors};
 use crate::gpio::{
-    DigitalOut, GpioDrive, GpioError, GpioGripper, GpioLed, GpioSafeStop, Motor, MotorLatch, PwmOut, PwmStop,
+    Channel as EncoderChannel, DigitalOut, Encoders, GpioDrive, GpioError, GpioGripper, GpioLed, GpioSafeStop, Motor,
+    MotorLatch, PwmOut, PwmStop, Wheel,
 };
 use crate::{ErrorType, GripperPosition};
 
@@ -39,6 +50,8 @@ pub struct Rpi {
     pub led: Option<GpioLed>,
     pub safe_stop: Arc<GpioSafeStop>,
     pub kill_switch: RpiKillSwitch,
+    /// Odometry (with encoders), battery, range sensor, thermometer.
+    pub sensors: GpioSensors,
 }
 
 /// Which Pi this is, or why this machine is not one.
@@ -90,6 +103,24 @@ impl Rpi {
             g.motor_enable_pin.ok_or_else(|| GpioError::Config("gpio.motor_enable_pin is missing".into()))?;
         let latch = Arc::new(MotorLatch::new(line(enable_pin, "motor enable")?));
 
+        // Counting starts before the drive can move a wheel.
+        let encoders = match EncoderSetup::from_board(board, false) {
+            Some(setup) => {
+                let e = board
+                    .gpio
+                    .as_ref()
+                    .and_then(|g| g.encoders.as_ref())
+                    .ok_or_else(|| GpioError::Config("gpio.encoders vanished while opening".into()))?;
+                let mut feed = Vec::new();
+                for (wheel, pins, side) in [(Wheel::Left, &e.left, "left"), (Wheel::Right, &e.right, "right")] {
+                    feed.push(encoder_interrupt(&pin, &setup.encoders, wheel, pins, side)?);
+                }
+                Some((setup, Some(Box::new(feed) as Box<dyn Send>)))
+            }
+            None => None,
+        };
+        let counters = encoders.as_ref().map(|(s, _)| s.encoders.clone());
+
         let mut stops = Vec::new();
         let mut motor = |m: &MotorPins, side: &str| -> Result<Motor, GpioError> {
             Ok(Motor {
@@ -107,6 +138,7 @@ impl Rpi {
             latch: latch.clone(),
             track_width_m: board.drive.track_width_m,
             max_wheel_speed_mps: board.drive.max_wheel_speed_mps,
+            encoders: counters,
         };
         // The servo holds its position through a stop, so it is not in `stops`.
         let mut servo_stops = Vec::new();
@@ -132,8 +164,53 @@ impl Rpi {
             latch.rearm(|p| p.set(true))?;
         }
         let safe_stop = Arc::new(GpioSafeStop { name: "motors".into(), latch, pwms: stops });
-        Ok(Rpi { model: model.to_string(), drive, gripper, led, safe_stop, kill_switch: RpiKillSwitch { pin: kill } })
+        let i2c = match g.i2c_bus {
+            Some(bus) if g.battery_monitor_addr.is_some() || g.range_sensor_addr.is_some() || g.imu_addr.is_some() => {
+                let i2c = rppal::i2c::I2c::with_bus(bus)
+                    .map_err(|e| GpioError::open(format!("I2C bus {bus} (/dev/i2c-{bus})"), e))?;
+                open_i2c_sensors(g, i2c, &mut StdDelay)?
+            }
+            _ => I2cSensors::default(),
+        };
+        let sensors = GpioSensors::assemble(board, encoders, i2c);
+        Ok(Rpi {
+            model: model.to_string(),
+            drive,
+            gripper,
+            led,
+            safe_stop,
+            kill_switch: RpiKillSwitch { pin: kill },
+            sensors,
+        })
     }
+}
+
+/// One wheel's encoder: an interrupt on A's edges whose callback counts
+/// into `encoders`, reading B (when wired) at each edge. The returned pin
+/// must be kept: dropping it ends the interrupt.
+fn encoder_interrupt(
+    pin: &impl Fn(u32, &str) -> Result<rppal::gpio::Pin, GpioError>,
+    encoders: &Arc<Encoders>,
+    wheel: Wheel,
+    pins: &EncoderPins,
+    side: &str,
+) -> Result<rppal::gpio::InputPin, GpioError> {
+    let mut a = pin(pins.a, &format!("{side} encoder A"))?.into_input_pullup();
+    let b = match pins.b {
+        Some(n) => Some(pin(n, &format!("{side} encoder B"))?.into_input_pullup()),
+        None => None,
+    };
+    encoders.seed(wheel, a.is_high(), b.as_ref().is_some_and(|b| b.is_high()));
+    let counts = encoders.clone();
+    a.set_async_interrupt(Trigger::Both, None, move |event| {
+        let level = event.trigger == Trigger::RisingEdge;
+        match &b {
+            Some(b) => counts.a_edge_with_b(wheel, level, b.is_high()),
+            None => counts.edge(wheel, EncoderChannel::A, level),
+        }
+    })
+    .map_err(|e| GpioError::open(format!("{side} encoder A interrupt (BCM {})", pins.a), e))?;
+    Ok(a)
 }
 
 struct Line(rppal::gpio::OutputPin);

@@ -5,6 +5,9 @@
 //! (`vdotq_s32`) is not stable Rust yet. Tables are only handed out after
 //! detection, which is the invariant every `unsafe` call below relies on.
 
+mod logmel;
+mod search_f16;
+
 use std::arch::aarch64::*;
 
 use super::{generic, is_allowed, KernelPath, Table};
@@ -16,13 +19,21 @@ pub(super) fn neon() -> Option<Table> {
         dots_i8: dots_i8_neon_safe,
         argmax,
         log_softmax_finite,
+        dots_f16: search_f16::dots_f16,
+        power_spectrum: logmel::power_spectrum,
+        mel_log: logmel::mel_log,
     })
 }
 
-/// The NEON + dotprod table, if this CPU has both.
+/// The NEON + dotprod table, if this CPU has both; only the int8 dot
+/// products differ from [`neon`].
 pub(super) fn neon_dotprod() -> Option<Table> {
-    (std::arch::is_aarch64_feature_detected!("neon") && std::arch::is_aarch64_feature_detected!("dotprod"))
-        .then_some(Table { path: KernelPath::NeonDotprod, dots_i8: dots_i8_dotprod_safe, argmax, log_softmax_finite })
+    let neon = neon()?;
+    std::arch::is_aarch64_feature_detected!("dotprod").then_some(Table {
+        path: KernelPath::NeonDotprod,
+        dots_i8: dots_i8_dotprod_safe,
+        ..neon
+    })
 }
 
 fn dots_i8_neon_safe(rows: &[i8], query: &[i8], out: &mut [i32]) {

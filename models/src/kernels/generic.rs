@@ -3,9 +3,17 @@
 //! to a few ulp for log-softmax). Always built; also the fallback on CPUs
 //! without the features of any tuned path.
 
-use super::{is_allowed, KernelPath, Table};
+use super::{is_allowed, logmel, search_f16, KernelPath, Table};
 
-pub(super) const TABLE: Table = Table { path: KernelPath::Reference, dots_i8, argmax, log_softmax_finite };
+pub(super) const TABLE: Table = Table {
+    path: KernelPath::Reference,
+    dots_i8,
+    argmax,
+    log_softmax_finite,
+    dots_f16: search_f16::dots_f16,
+    power_spectrum: logmel::power_spectrum_ref,
+    mel_log: logmel::mel_log_ref,
+};
 
 fn dots_i8(rows: &[i8], query: &[i8], out: &mut [i32]) {
     for (row, o) in rows.chunks_exact(query.len()).zip(out) {

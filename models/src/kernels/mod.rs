@@ -1,6 +1,7 @@
 //! Hand-tuned hot loops around tract: the pieces of the brain's inner loop that
-//! tract does not cover (memory search, constrained decoding) or runs slowly
-//! (int8 matrix-vector products).
+//! tract does not cover (int8 and f16 memory search, constrained decoding, the
+//! voice frontend's log-mel filterbank) or runs slowly (int8 matrix-vector
+//! products).
 //!
 //! The layout follows tract's linalg: a portable reference ([`generic`]) that is
 //! always built and defines the exact semantics, plus per-architecture paths
@@ -17,6 +18,8 @@
 //! `#[target_feature]` functions, all in the architecture files).
 
 mod generic;
+mod logmel;
+mod search_f16;
 mod select;
 
 #[cfg(target_arch = "aarch64")]
@@ -25,6 +28,9 @@ mod aarch64;
 mod x86_64;
 
 use std::sync::OnceLock;
+
+pub use logmel::{power_spectrum, power_spectrum_on, LogMel, LogMelConfig, LogMelError, MelFilterbank};
+pub use search_f16::{f16_bits_to_f32, f32_to_f16_bits, top_k_f16, top_k_f16_on};
 
 /// Name of the environment variable that picks a kernel path (`reference`,
 /// `avx2`, `neon`, `neon-dotprod`); unset, unknown or unavailable means the
@@ -77,6 +83,16 @@ pub enum KernelError {
         out: usize,
         /// Values in the logits slice.
         logits: usize,
+    },
+    /// A buffer passed to a kernel has the wrong length.
+    #[error("{what} has {len} values, expected {expected}")]
+    Length {
+        /// Which buffer.
+        what: &'static str,
+        /// Values passed.
+        len: usize,
+        /// Values needed.
+        expected: usize,
     },
     /// The requested path needs CPU features this machine lacks.
     #[error("kernel path {0:?} is not available on this CPU")]
@@ -144,6 +160,12 @@ struct Table {
     argmax: fn(logits: &[f32], allowed: &[u64]) -> Option<usize>,
     /// [`masked_log_softmax`] once the finite maximum allowed logit is known.
     log_softmax_finite: fn(logits: &[f32], allowed: &[u64], max: f32, out: &mut [f32]),
+    /// f16 dot products, laid out like `dots_i8`, in the order fixed in [`search_f16`].
+    dots_f16: fn(rows: &[u16], query: &[f32], out: &mut [f32]),
+    /// See [`power_spectrum`]; callers pass `spectrum.len() == 2 * out.len()`.
+    power_spectrum: fn(spectrum: &[f32], out: &mut [f32]),
+    /// See [`MelFilterbank::apply_log`]; callers pass matching lengths.
+    mel_log: fn(power: &[f32], bank: &MelFilterbank, out: &mut [f32]),
 }
 
 fn table(path: KernelPath) -> Option<Table> {

@@ -3,17 +3,30 @@
 //! the table is only handed out after that check, which is the invariant every
 //! `unsafe` call below relies on.
 
+mod logmel;
+mod search_f16;
+
 use std::arch::x86_64::*;
 
 use super::{generic, is_allowed, KernelPath, Table};
 
-/// The AVX2/FMA table, if this CPU has both features.
+/// The AVX2/FMA table, if this CPU has both features. The f16 search also
+/// needs F16C, which every AVX2 CPU has; without it that one entry stays the
+/// reference's.
 pub(super) fn avx2_fma() -> Option<Table> {
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        Some(Table { path: KernelPath::Avx2Fma, dots_i8, argmax, log_softmax_finite })
-    } else {
-        None
+    if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+        return None;
     }
+    let dots_f16 = if is_x86_feature_detected!("f16c") { search_f16::dots_f16 } else { generic::TABLE.dots_f16 };
+    Some(Table {
+        path: KernelPath::Avx2Fma,
+        dots_i8,
+        argmax,
+        log_softmax_finite,
+        dots_f16,
+        power_spectrum: logmel::power_spectrum,
+        mel_log: logmel::mel_log,
+    })
 }
 
 fn dots_i8(rows: &[i8], query: &[i8], out: &mut [i32]) {
@@ -51,15 +64,22 @@ unsafe fn load_i8x16(slice: &[i8], at: usize) -> __m256i {
     unsafe { _mm256_cvtepi8_epi16(_mm_loadu_si128(slice.as_ptr().add(at).cast())) }
 }
 
-/// Bytes ahead of the current block to prefetch in the int8 dot products.
+/// Bytes ahead of the current block to prefetch in the dot products.
 const PREFETCH_AHEAD: usize = 8 * 1024;
 
-/// Four rows at a time share each query load; `madd_epi16` multiplies the
-/// sign-extended bytes exactly (pairs of products fit an i32).
+/// Four rows at a time share each query load. The fast inner loop is the
+/// `maddubs` sign trick: `q * r == |q| * (r * sign(q))`, with `|q|` as the
+/// unsigned operand (at most 128) and `r * sign(q)` as the signed one, so one
+/// `maddubs` multiplies 32 byte pairs and adds neighbours into i16 lanes. That
+/// is exact as long as no row byte is -128 (`sign` would wrap it, and two
+/// 128 * 128 products would saturate the i16 sum): the loop tracks each
+/// block's minimum byte and redoes a block that contains -128 with the
+/// widening `madd_epi16` kernel, which is exact for every input.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn dots_i8_avx2(rows: &[i8], query: &[i8], out: &mut [i32]) {
     let dim = query.len();
-    let simd = dim - dim % 16;
+    let simd = dim - dim % 32;
+    let ones = _mm256_set1_epi16(1);
     let mut blocks = rows.chunks_exact(4 * dim);
     let mut outs = out.chunks_exact_mut(4);
     for (block, o) in (&mut blocks).zip(&mut outs) {
@@ -74,23 +94,56 @@ unsafe fn dots_i8_avx2(rows: &[i8], query: &[i8], out: &mut [i32]) {
         let (r1, rest) = rest.split_at(dim);
         let (r2, r3) = rest.split_at(dim);
         let mut acc = [_mm256_setzero_si256(); 4];
+        let mut min = _mm256_set1_epi8(127);
         let mut at = 0;
         while at < simd {
-            // SAFETY: `at + 16 <= simd <= dim`, the length of the query and of every row.
+            // SAFETY: `at + 32 <= simd <= dim`, the length of the query and of every row.
             unsafe {
-                let q = load_i8x16(query, at);
-                acc[0] = _mm256_add_epi32(acc[0], _mm256_madd_epi16(load_i8x16(r0, at), q));
-                acc[1] = _mm256_add_epi32(acc[1], _mm256_madd_epi16(load_i8x16(r1, at), q));
-                acc[2] = _mm256_add_epi32(acc[2], _mm256_madd_epi16(load_i8x16(r2, at), q));
-                acc[3] = _mm256_add_epi32(acc[3], _mm256_madd_epi16(load_i8x16(r3, at), q));
+                let q = load_i8x32(query, at);
+                let qa = _mm256_abs_epi8(q);
+                for (acc, row) in acc.iter_mut().zip([r0, r1, r2, r3]) {
+                    let r = load_i8x32(row, at);
+                    min = _mm256_min_epi8(min, r);
+                    let pairs = _mm256_maddubs_epi16(qa, _mm256_sign_epi8(r, q));
+                    *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(pairs, ones));
+                }
             }
-            at += 16;
+            at += 32;
+        }
+        let has_min = _mm256_movemask_epi8(_mm256_cmpeq_epi8(min, _mm256_set1_epi8(i8::MIN))) != 0;
+        if has_min {
+            // SAFETY: AVX2 is enabled here; the slices are the block's rows.
+            unsafe { dots_i8_widen(block, query, o) };
+            continue;
         }
         for ((o, row), acc) in o.iter_mut().zip([r0, r1, r2, r3]).zip(acc) {
             *o = hsum_i32(acc).wrapping_add(generic::dot_i8(&row[simd..], &query[simd..]));
         }
     }
-    for (row, o) in rows[rows.len() - blocks.remainder().len()..].chunks_exact(dim).zip(outs.into_remainder()) {
+    let tail = &rows[rows.len() - blocks.remainder().len()..];
+    // SAFETY: AVX2 is enabled here.
+    unsafe { dots_i8_widen(tail, query, outs.into_remainder()) };
+}
+
+/// Loads `slice[at..at + 32]`.
+///
+/// # Safety
+/// AVX must be available and `at + 32 <= slice.len()`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn load_i8x32(slice: &[i8], at: usize) -> __m256i {
+    debug_assert!(at + 32 <= slice.len());
+    // SAFETY: the caller guarantees 32 readable bytes from `at`; loadu has no alignment need.
+    unsafe { _mm256_loadu_si256(slice.as_ptr().add(at).cast()) }
+}
+
+/// One row at a time, sign-extending to i16 so `madd_epi16` is exact for
+/// every byte value (pairs of products fit an i32).
+#[target_feature(enable = "avx2")]
+unsafe fn dots_i8_widen(rows: &[i8], query: &[i8], out: &mut [i32]) {
+    let dim = query.len();
+    let simd = dim - dim % 16;
+    for (row, o) in rows.chunks_exact(dim).zip(out) {
         let mut acc = _mm256_setzero_si256();
         let mut at = 0;
         while at < simd {

@@ -15,6 +15,7 @@ The same alignment code serves evaluation of the Python model, and
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import subprocess
@@ -75,8 +76,10 @@ def encode(tok, norm: dict, original: str) -> Encoded:
                    list(enc.tokens))
 
 
+@functools.lru_cache(maxsize=64)
 def _byte_to_char(text: str):
-    """Quantity spans are byte offsets (Rust); Python slices by characters."""
+    """Quantity spans are byte offsets (Rust); Python slices by characters.
+    Cached: `_span` reconstructs many candidate spans of one utterance."""
     table = {}
     b = 0
     for i, ch in enumerate(text):

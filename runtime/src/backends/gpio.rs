@@ -1,7 +1,9 @@
 //! Rovers wired to their own GPIO header: `backend = "raspberry-pi"`
 //! (rppal) and `backend = "linux-gpio"` (GPIO character device, for a
 //! Jetson or any Linux board). The drive, gripper and LED are bound from
-//! the board's `[gpio]` pins; one safe stop latches them all by dropping
+//! the board's `[gpio]` pins, and so are the sensors the board file names:
+//! wheel-encoder odometry (so `drive`, `turn` and `dock` run closed loop),
+//! the I2C battery monitor and range sensor, and the SoC thermal zone; one safe stop latches them all by dropping
 //! the motor-enable line and zeroing the PWM duty; the kill-switch input
 //! (pull-up, edge interrupts) feeds the line monitor. Opening fails with a
 //! typed error, e.g. "not a Raspberry Pi: ..." on another machine, or a
@@ -29,6 +31,10 @@ pub fn bind_rpi(board: &BoardFile) -> Result<Bound, GpioError> {
     Ok(Bound {
         devices: Devices {
             drive: Some(Box::new(Erased(pi.drive))),
+            odometry: pi.sensors.odometry,
+            range: pi.sensors.range,
+            battery: pi.sensors.battery,
+            thermometer: pi.sensors.thermometer,
             gripper: pi.gripper.map(|g| Box::new(Erased(g)) as _),
             led: pi.led.map(|l| Box::new(Erased(l)) as _),
             ..Devices::default()
@@ -52,6 +58,10 @@ pub fn bind_linux_gpio(board: &BoardFile) -> Result<Bound, GpioError> {
     Ok(Bound {
         devices: Devices {
             drive: Some(Box::new(Erased(b.drive))),
+            odometry: b.sensors.odometry,
+            range: b.sensors.range,
+            battery: b.sensors.battery,
+            thermometer: b.sensors.thermometer,
             gripper: b.gripper.map(|g| Box::new(Erased(g)) as _),
             led: b.led.map(|l| Box::new(Erased(l)) as _),
             ..Devices::default()

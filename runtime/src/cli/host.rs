@@ -1,8 +1,10 @@
 //! `robot host`: the fleet host. Without a subcommand it runs the daemon
 //! (mirroring every robot's memory into `--db`, starting the embedded demo
 //! broker unless `--mqtt` names another); the subcommands read the fleet
-//! view and send commands and kill-switch messages. Also the `--mqtt` side
-//! of `robot sim` ([`start_sim_sync`]). Design: docs/sync.md.
+//! view and send commands and kill-switch messages (signed here with
+//! `--key`, or pre-signed with `--signed`). Also the `--mqtt` side of `robot
+//! sim` ([`start_sim_sync`]), including its remote kill-switch. Design:
+//! docs/sync.md, docs/remote-kill.md.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,12 +15,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use robot_runtime::host::commands::{self, KillAction};
-use robot_runtime::host::{HostConfig, HostDaemon, HostDb};
+use robot_runtime::host::operator_beat::BeatTarget;
+use robot_runtime::host::{
+    sign_kill, HostConfig, HostDaemon, HostDb, KillCounter, OperatorBeat, OperatorBeatConfig, DEFAULT_BEAT_PERIOD,
+};
 use robot_runtime::memory::{MemoryStore, StoreConfig};
+use robot_runtime::recorder::Recorder;
+use robot_runtime::remote::{
+    FileStore, KillKey, OperatorShared, OperatorWatchdog, RemoteKill, RemoteKillSink, DEFAULT_OPERATOR_HEARTBEAT,
+};
 use robot_runtime::session::SimSession;
 use robot_runtime::sync::broker::DEFAULT_URL;
 use robot_runtime::sync::topics::Leaf;
-use robot_runtime::sync::{BrokerConfig, KillSink, RobotLink, RobotLinkConfig};
+use robot_runtime::sync::{BrokerConfig, RobotLink, RobotLinkConfig};
 
 #[derive(Args)]
 pub struct HostArgs {
@@ -51,6 +60,15 @@ pub struct HostArgs {
     /// This host instance's MQTT client id (unique per instance).
     #[arg(long, default_value = "robot-host")]
     client_id: String,
+    /// Be the operator console for ROBOT (daemon only): send it signed
+    /// operator heartbeats with its kill-switch key, ROBOT=KEYFILE;
+    /// repeatable. A robot started with `robot sim --operator-link` stops
+    /// at L0 to L3 when they stop coming (docs/remote-kill.md).
+    #[arg(long, value_name = "ROBOT=KEYFILE")]
+    heartbeat: Vec<String>,
+    /// Milliseconds between operator heartbeats.
+    #[arg(long, default_value_t = DEFAULT_BEAT_PERIOD.as_millis() as u64, value_name = "MS")]
+    heartbeat_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -61,18 +79,23 @@ enum HostWhat {
     Status,
     /// Send text or a program to a robot.
     Send { robot: String, text: String },
-    /// Publish a signed kill message (retained) for a robot.
+    /// Stop a robot: publish a signed engage message (retained).
     Kill {
         robot: String,
-        /// The message signed by the remote kill-switch tool.
-        #[arg(long)]
-        signed: PathBuf,
+        #[command(flatten)]
+        how: KillSource,
+        /// Keep the stop standing for robots that connect later: re-sign
+        /// and re-publish every 10 s (within the robot's 30 s freshness
+        /// window) until interrupted. Needs --key.
+        #[arg(long, requires = "key")]
+        hold: bool,
     },
-    /// Publish a signed release message (retained) for a robot.
+    /// Clear a robot's stop, if its own conditions allow: publish a signed
+    /// release message (retained).
     Release {
         robot: String,
-        #[arg(long)]
-        signed: PathBuf,
+        #[command(flatten)]
+        how: KillSource,
     },
     /// Read a robot's mirrored memory.
     Memory {
@@ -82,19 +105,48 @@ enum HostWhat {
     },
 }
 
+/// Where the kill-switch message comes from: signed here with the robot's
+/// key, or a file signed elsewhere.
+#[derive(Args)]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("kill_message").required(true).args(["key", "signed"])))]
+struct KillSource {
+    /// The robot's kill-switch key (docs/remote-kill.md): sign the message
+    /// here, with the next counter for this robot and issuer and the
+    /// current time.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// A message already signed by another tool, published as is.
+    #[arg(long)]
+    signed: Option<PathBuf>,
+    /// Who signs (with --key): the robot keeps its replay counter per issuer.
+    #[arg(long, default_value = "robot-host", requires = "key")]
+    issuer: String,
+    /// Folder of the per-robot counter files (with --key). Default:
+    /// `kill-counters/` beside the host database (--db).
+    #[arg(long, requires = "key")]
+    counters: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum MemoryWhat {
-    /// Records whose text contains the words (case-insensitive), newest first.
+    /// Records similar in meaning to the text (sentence embeddings), best
+    /// first; with --plain, records whose text contains it, newest first.
     Search {
-        text: String,
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
+        #[command(flatten)]
+        args: super::memory_search::SearchArgs,
+        /// Plain case-insensitive substring search (no model needed).
+        #[arg(long)]
+        plain: bool,
     },
 }
 
 fn broker(url: Option<&str>, ca: Option<&Path>) -> anyhow::Result<BrokerConfig> {
     let mut b = BrokerConfig::parse(url.unwrap_or(DEFAULT_URL))?;
-    b.ca_file = ca.map(Path::to_path_buf);
+    if let Some(ca) = ca {
+        // Only when given: otherwise ROBOT_MQTT_CA (read by the parser) stands.
+        b.ca_file = Some(ca.to_path_buf());
+    }
     Ok(b)
 }
 
@@ -153,10 +205,18 @@ pub fn run(a: HostArgs) -> anyhow::Result<ExitCode> {
             println!("sent {id} to {robot}");
             Ok(ExitCode::SUCCESS)
         }
-        Some(HostWhat::Kill { ref robot, ref signed }) => kill(&a, robot, signed, KillAction::Kill),
-        Some(HostWhat::Release { ref robot, ref signed }) => kill(&a, robot, signed, KillAction::Release),
-        Some(HostWhat::Memory { ref robot, what: MemoryWhat::Search { ref text, limit } }) => {
-            let rows = open_db(&a.db)?.search(robot, text, limit)?;
+        Some(HostWhat::Kill { ref robot, ref how, hold: false }) => kill(&a, robot, how, KillAction::Kill),
+        Some(HostWhat::Kill { ref robot, ref how, hold: true }) => loop {
+            kill(&a, robot, how, KillAction::Kill)?;
+            std::thread::sleep(HOLD_REPUBLISH);
+        },
+        Some(HostWhat::Release { ref robot, ref how }) => kill(&a, robot, how, KillAction::Release),
+        Some(HostWhat::Memory { ref robot, what: MemoryWhat::Search { ref args, plain: false } }) => {
+            super::memory_search::host(&open_db(&a.db)?, robot, args, a.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(HostWhat::Memory { ref robot, what: MemoryWhat::Search { ref args, plain: true } }) => {
+            let rows = open_db(&a.db)?.search(robot, &args.text.join(" "), args.limit)?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
@@ -169,14 +229,86 @@ pub fn run(a: HostArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn kill(a: &HostArgs, robot: &str, signed: &Path, action: KillAction) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(signed).with_context(|| format!("cannot read {}", signed.display()))?;
+fn kill(a: &HostArgs, robot: &str, how: &KillSource, action: KillAction) -> anyhow::Result<ExitCode> {
+    let (bytes, counter) = match (&how.key, &how.signed) {
+        (Some(key_file), _) => {
+            let loaded = KillKey::from_file(key_file)?;
+            if let Some(w) = loaded.warning {
+                eprintln!("warning: {w}");
+            }
+            let dir = how.counters.clone().unwrap_or_else(|| counters_dir(&a.db));
+            let counter = KillCounter::new(&dir, robot, &how.issuer)?;
+            let bytes = sign_kill(&loaded.key, &counter, robot, &how.issuer, action, wall_ms())
+                .with_context(|| format!("cannot sign the message (counter file {})", counter.path().display()))?;
+            (bytes, Some(counter))
+        }
+        (None, Some(signed)) => {
+            (std::fs::read(signed).with_context(|| format!("cannot read {}", signed.display()))?, None)
+        }
+        // clap's argument group requires one of the two.
+        (None, None) => bail!("give --key FILE or --signed FILE"),
+    };
     let payload = commands::kill_switch_payload(action, &bytes)?;
     let b = broker(a.mqtt.as_deref(), a.mqtt_ca.as_deref())?;
     let id = format!("{}-kill", a.client_id);
-    commands::publish_blocking(&b, &id, robot, Leaf::Kill, payload, Duration::from_secs(10))?;
-    println!("{action:?} published for {robot} (retained)");
+    let sent = commands::publish_blocking(&b, &id, robot, Leaf::Kill, payload, Duration::from_secs(10))
+        .with_context(|| format!("cannot publish the {} for {robot}", what(action)));
+    // The stop did not wait for the counter to reach the disk; it does now,
+    // sent or not (the counter is used up either way).
+    if let Some(c) = counter {
+        c.sync().with_context(|| format!("counter file {}", c.path().display()))?;
+    }
+    sent?;
+    println!("{} published for {robot} (retained)", what(action));
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often `robot host kill --hold` re-publishes: well inside the
+/// robot's 30 s window, so a robot connecting at any moment gets a fresh
+/// engage from the broker.
+const HOLD_REPUBLISH: Duration = Duration::from_secs(10);
+
+fn what(action: KillAction) -> &'static str {
+    match action {
+        KillAction::Kill => "stop (engage)",
+        KillAction::Release => "release",
+        KillAction::Heartbeat => "heartbeat",
+    }
+}
+
+/// Where the per-robot kill-switch counters live by default: beside the
+/// host database.
+fn counters_dir(db: &Path) -> PathBuf {
+    db.parent().unwrap_or(Path::new("")).join("kill-counters")
+}
+
+/// The issuer of the host's operator heartbeats. Not the issuer of `robot
+/// host kill` (`robot-host` by default): the robot keeps one counter per
+/// issuer, and a heartbeat signed after a stop but delivered before it
+/// (another connection) would otherwise use up the stop's counter.
+const BEAT_ISSUER: &str = "robot-host-heartbeat";
+
+/// `--heartbeat ROBOT=KEYFILE ...`: the operator heartbeats, if any.
+fn start_heartbeats(a: &HostArgs, b: &BrokerConfig) -> anyhow::Result<Option<OperatorBeat>> {
+    if a.heartbeat.is_empty() {
+        return Ok(None);
+    }
+    let mut c = OperatorBeatConfig::new(b.clone(), format!("{}-beat", a.client_id), BEAT_ISSUER);
+    c.period = Duration::from_millis(a.heartbeat_ms);
+    for spec in &a.heartbeat {
+        let Some((robot, key_file)) = spec.split_once('=') else {
+            bail!("--heartbeat {spec}: expected ROBOT=KEYFILE");
+        };
+        let loaded = KillKey::from_file(key_file)?;
+        if let Some(w) = loaded.warning {
+            eprintln!("warning: {w}");
+        }
+        let counter = KillCounter::new(counters_dir(&a.db), robot, BEAT_ISSUER)?;
+        c.targets.push(BeatTarget { robot_id: robot.to_string(), key: loaded.key, counter });
+    }
+    let names: Vec<&str> = c.targets.iter().map(|t| t.robot_id.as_str()).collect();
+    println!("operator heartbeats every {} ms for {}", a.heartbeat_ms, names.join(", "));
+    Ok(Some(OperatorBeat::start(c)?))
 }
 
 fn daemon(a: &HostArgs) -> anyhow::Result<ExitCode> {
@@ -186,6 +318,7 @@ fn daemon(a: &HostArgs) -> anyhow::Result<ExitCode> {
         (None, false) => start_embedded(a.embedded_broker)?,
     };
     let b = broker(Some(&url), a.mqtt_ca.as_deref())?;
+    let beats = start_heartbeats(a, &b)?;
     let mut c = HostConfig::new(b, &a.db);
     c.client_id = a.client_id.clone();
     c.share_group = a.share_group.clone();
@@ -203,7 +336,10 @@ fn daemon(a: &HostArgs) -> anyhow::Result<ExitCode> {
             s.duplicates,
             s.gaps,
             s.places_pushed,
-            s.last_error.as_ref().map(|e| format!(" | last error: {e}")).unwrap_or_default()
+            s.last_error
+                .or_else(|| beats.as_ref().and_then(OperatorBeat::last_error))
+                .map(|e| format!(" | last error: {e}"))
+                .unwrap_or_default()
         );
         if shown.as_ref() != Some(&line) {
             println!("{line}");
@@ -227,27 +363,83 @@ fn start_embedded(_addr: SocketAddr) -> anyhow::Result<String> {
     bail!("this build has no embedded broker (feature `embedded-broker`); pass --mqtt URL")
 }
 
-/// INTEGRATION POINT (remote kill switch): where `robot sim --mqtt` sends
-/// the bytes that arrive on `robots/<id>/kill`. Until the remote kill-switch
-/// verifier (`robot_runtime::remote`) is connected here, it only reports that
-/// a message arrived: it does not stop the robot.
-struct UnwiredKillSink;
+/// `robot sim`'s remote kill-switch settings (`--kill-key`, `--kill-state`,
+/// `--operator-link`).
+pub struct SimKill<'a> {
+    pub key: Option<&'a Path>,
+    pub state: Option<&'a Path>,
+    /// Require signed operator heartbeats at L0 to L3.
+    pub operator_link: bool,
+}
 
-impl KillSink for UnwiredKillSink {
-    fn deliver(&self, robot_id: &str, payload: &[u8]) {
-        eprintln!("kill-switch message for {robot_id} ({} bytes) received; no verifier is wired", payload.len());
+/// What `robot sim --mqtt` runs beside the prompt.
+pub struct SimSync {
+    link: RobotLink,
+    /// With `--operator-link`: the watchdog, and the level it judges by.
+    operator: Option<(OperatorWatchdog, Arc<OperatorShared>)>,
+}
+
+impl SimSync {
+    /// Call after every line at the prompt: tell the watchdog the level
+    /// and apply a link loss it found to the policy (the latch is already
+    /// engaged). Returns a line for the operator when the level changed.
+    pub fn check_operator(&self, s: &mut SimSession) -> Option<String> {
+        let (_, shared) = self.operator.as_ref()?;
+        let report = shared.take_loss().map(|loss| {
+            let from = s.executor.policy.level();
+            let to = loss.apply(&s.executor.latch, &mut s.executor.policy);
+            format!(
+                "operator link lost ({} ms without a heartbeat): latch ENGAGED, level {from} -> {to}",
+                loss.silent_for.as_millis()
+            )
+        });
+        shared.set_level(s.executor.policy.level());
+        report
     }
 }
 
+/// The sink for `robots/<id>/kill`: with a key, a verifier that engages and
+/// releases the session's latch; without one, a sink that refuses and
+/// reports every message (a kill-switch message is never accepted
+/// unverified). Its records go to `<out>/remote-kill.jsonl`, a log of its
+/// own: the session's flight log belongs to the executor, and the stop must
+/// not wait for it (the latch's own `latch_engaged` event still reaches the
+/// flight log).
+fn sim_kill_sink(kill: &SimKill<'_>, out: &Path, s: &SimSession) -> anyhow::Result<RemoteKillSink> {
+    let log = out.join("remote-kill.jsonl");
+    let rec = Recorder::create(&log).with_context(|| format!("cannot open {}", log.display()))?;
+    let robot_id = s.executor.board.board.robot_id.clone();
+    let Some(key_file) = kill.key else {
+        println!("remote kill-switch: no --kill-key, so kill-switch messages will be refused (log {})", log.display());
+        return Ok(RemoteKillSink::without_key(robot_id, rec));
+    };
+    let loaded = KillKey::from_file(key_file)?;
+    if let Some(w) = loaded.warning {
+        eprintln!("warning: {w}");
+    }
+    let state = kill.state.map_or_else(|| out.join("kill-replay.json"), Path::to_path_buf);
+    let handler = RemoteKill::new(&robot_id, loaded.key, s.executor.latch.clone(), Box::new(FileStore::new(&state)))
+        .with_context(|| format!("cannot start the remote kill-switch (replay state {})", state.display()))?;
+    if let Some(standing) = handler.restored_engage() {
+        println!(
+            "remote kill-switch: the stop from `{}` (counter {}) was never released: latch ENGAGED",
+            standing.issuer, standing.counter
+        );
+    }
+    println!("remote kill-switch: armed for `{robot_id}` (replay state {}, log {})", state.display(), log.display());
+    Ok(RemoteKillSink::new(handler, rec))
+}
+
 /// `robot sim --mqtt [URL]`: attach a memory file if none was given
-/// (`<out>/memory.db`, sync needs one on disk) and start the link. `None`
-/// when `--mqtt` was not given.
+/// (`<out>/memory.db`, sync needs one on disk) and start the link, with the
+/// remote kill-switch on its kill topic. `None` when `--mqtt` was not given.
 pub fn start_sim_sync(
     mqtt: Option<&str>,
     memory: Option<&Path>,
+    kill: &SimKill<'_>,
     out: &Path,
     s: &mut SimSession,
-) -> anyhow::Result<Option<RobotLink>> {
+) -> anyhow::Result<Option<SimSync>> {
     let Some(url) = mqtt else { return Ok(None) };
     let db = match memory {
         Some(p) => p.to_path_buf(),
@@ -260,17 +452,41 @@ pub fn start_sim_sync(
             p
         }
     };
+    let mut sink = sim_kill_sink(kill, out, s)?;
+    if kill.operator_link {
+        let timeout = operator_timeout(s.executor.board.autonomy.operator_heartbeat_s);
+        sink = sink.with_operator_link(timeout, s.executor.latch.clone());
+        println!(
+            "operator link: signed heartbeats required at L0-L3 (stop after {} ms without one)",
+            timeout.as_millis()
+        );
+    }
+    let sink = Arc::new(sink);
     let b = BrokerConfig::parse(url)?;
-    let link = RobotLink::start(RobotLinkConfig::new(b, &db, wall_ms() as i64), Arc::new(UnwiredKillSink))
+    let link = RobotLink::start(RobotLinkConfig::new(b, &db, wall_ms() as i64), sink.clone())
         .with_context(|| format!("cannot start memory sync for {}", db.display()))?;
     println!("memory sync: {url} (robot `{}`, memory {})", link.status().robot_id, db.display());
-    Ok(Some(link))
+    let operator = if kill.operator_link {
+        let shared = OperatorShared::new(s.executor.policy.level());
+        let dog = OperatorWatchdog::spawn(sink, shared.clone()).context("cannot start the operator-link watchdog")?;
+        Some((dog, shared))
+    } else {
+        None
+    };
+    Ok(Some(SimSync { link, operator }))
+}
+
+/// The board's `autonomy.operator_heartbeat_s`, or the default for a value
+/// that is not a positive number of seconds.
+fn operator_timeout(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs).ok().filter(|d| !d.is_zero()).unwrap_or(DEFAULT_OPERATOR_HEARTBEAT)
 }
 
 /// Stop the link cleanly (the retained offline status goes out).
-pub fn stop_sim_sync(link: Option<RobotLink>) {
-    if let Some(l) = link {
-        if let Err(e) = l.stop() {
+pub fn stop_sim_sync(sync: Option<SimSync>) {
+    if let Some(SimSync { link, operator }) = sync {
+        drop(operator);
+        if let Err(e) = link.stop() {
             eprintln!("memory sync: {e}");
         }
     }

@@ -1,7 +1,9 @@
 //! `robot memory`: read the robot's memory database (places, objects seen,
 //! episodes, notes) from a shell, while the robot runs or after.
 //!
-//! It only reads; the file must exist (a mistyped path is an error, not a new
+//! `search` finds records by meaning (`memory_search.rs`); it writes
+//! nothing but the records' embeddings, cached in the same file.
+//! Otherwise it only reads; the file must exist (a mistyped path is an error, not a new
 //! empty memory). WAL mode lets it read while the robot writes.
 
 use std::path::PathBuf;
@@ -45,6 +47,9 @@ enum MemoryWhat {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Records similar in meaning to the text (sentence embeddings), best
+    /// first: `robot memory search "red ball" --kind object --since 2d`.
+    Search(super::memory_search::SearchArgs),
 }
 
 fn print<T: serde::Serialize>(json: bool, rows: &[T], text: impl Fn(&T) -> String) -> anyhow::Result<()> {
@@ -87,6 +92,7 @@ pub fn run(a: MemoryArgs) -> anyhow::Result<ExitCode> {
         MemoryWhat::Notes { limit } => print(a.json, &store.notes(None, limit)?, |n| {
             format!("{:>10.3} s  [{}] {}", secs(n.created_at_us), n.kind.as_str(), n.text)
         })?,
+        MemoryWhat::Search(ref s) => super::memory_search::robot(&store, s, a.json)?,
     }
     Ok(ExitCode::SUCCESS)
 }

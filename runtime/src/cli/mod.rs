@@ -5,6 +5,7 @@ pub mod eval;
 pub mod exec;
 pub mod host;
 pub mod memory;
+pub mod memory_search;
 pub mod plan;
 pub mod replay;
 pub mod run;
@@ -17,21 +18,15 @@ use robot_hal::board::BoardFile;
 use robot_runtime::executor::{Confirmer, NoOperator, TerminalConfirmer, YesToAll};
 use robot_runtime::recorder::Recorder;
 
-/// The board used when none is given.
-pub const DEFAULT_BOARD: &str = "boards/sim-rover.toml";
-
 pub fn load_board(path: &Path) -> anyhow::Result<BoardFile> {
     BoardFile::load(path).map_err(anyhow::Error::new).with_context(|| "invalid board file".to_string())
 }
 
-/// The default board, found relative to the working directory or the
-/// repository the binary was built in.
+/// The default board: `boards/sim-rover.toml` in the working directory, an
+/// install (`/usr/share/robot/boards`) or the repository the binary was
+/// built in (search order in `robot_runtime::assets`).
 pub fn default_board() -> PathBuf {
-    let here = PathBuf::from(DEFAULT_BOARD);
-    if here.exists() {
-        return here;
-    }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../", "boards/sim-rover.toml"))
+    robot_runtime::assets::board_file("sim-rover.toml")
 }
 
 /// The flight log: a file when asked for, else kept in memory.

@@ -12,9 +12,6 @@ use anyhow::Context;
 use robot_hal::board::BoardFile;
 use robot_models::brain::{Brain, PlanResult, PlanStatus, Timing};
 
-/// The brain folder used when none is given.
-pub const DEFAULT_BRAIN: &str = "models/brain";
-
 #[derive(clap::Args)]
 pub struct PlanArgs {
     /// Board file whose tools the plan may use.
@@ -34,14 +31,11 @@ pub struct PlanArgs {
     pub text: Vec<String>,
 }
 
-/// The default brain folder, found relative to the working directory or the
-/// repository the binary was built in.
+/// The default brain folder: `$ROBOT_MODELS/brain`, `models/brain` in the
+/// working directory, an install (`/usr/share/robot/models/brain`) or the
+/// repository the binary was built in (search order in `robot_runtime::assets`).
 pub fn default_brain() -> PathBuf {
-    let here = PathBuf::from(DEFAULT_BRAIN);
-    if here.exists() {
-        return here;
-    }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../", "models/brain"))
+    robot_runtime::assets::model_dir("brain")
 }
 
 /// Loads the brain for a board's tools.

@@ -46,6 +46,21 @@ pub struct SimArgs {
     /// alone connects to `robot host`'s embedded broker on 127.0.0.1:1883.
     #[arg(long, num_args = 0..=1, default_missing_value = robot_runtime::sync::broker::DEFAULT_URL)]
     pub mqtt: Option<String>,
+    /// The robot's remote kill-switch key (docs/remote-kill.md), with
+    /// --mqtt: signed stop and release messages from the host act on the
+    /// latch. Without it every kill-switch message is refused.
+    #[arg(long, requires = "mqtt")]
+    pub kill_key: Option<PathBuf>,
+    /// Where the kill-switch replay state is kept across sessions (default:
+    /// `<out>/kill-replay.json`).
+    #[arg(long, requires = "kill_key")]
+    pub kill_state: Option<PathBuf>,
+    /// The operator is remote (with --mqtt): at L0 to L3 the robot stops
+    /// when no signed operator heartbeat (`robot host --heartbeat`) has
+    /// arrived for the board's `autonomy.operator_heartbeat_s` (2 s by
+    /// default). Without it, the operator at this prompt counts as present.
+    #[arg(long, requires = "mqtt")]
+    pub operator_link: bool,
     /// Brain asset folder for natural language (default: models/brain).
     #[arg(long)]
     pub brain: Option<PathBuf>,
@@ -78,7 +93,12 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         let store = MemoryStore::open(db).with_context(|| format!("cannot open memory {}", db.display()))?;
         s.executor.attach_memory(store)?;
     }
-    let sync = super::host::start_sim_sync(a.mqtt.as_deref(), a.memory.as_deref(), &a.out, &mut s)?;
+    let kill = super::host::SimKill {
+        key: a.kill_key.as_deref(),
+        state: a.kill_state.as_deref(),
+        operator_link: a.operator_link,
+    };
+    let sync = super::host::start_sim_sync(a.mqtt.as_deref(), a.memory.as_deref(), &kill, &a.out, &mut s)?;
     if a.realtime {
         s.sim.set_pacing(Some(1.0));
     }
@@ -94,10 +114,20 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         log.display()
     );
     let mut photos_saved = 0;
+    // The operator-link watchdog (`--operator-link`) engages the latch on
+    // its own thread; the level it lowers belongs to this one, so it is
+    // applied here, before and after every line.
+    let check_operator = |s: &mut SimSession| {
+        if let Some(msg) = sync.as_ref().and_then(|y| y.check_operator(s)) {
+            println!("{msg}");
+        }
+    };
     loop {
+        check_operator(&mut s);
         print!("robot> ");
         std::io::stdout().flush()?;
         let Some(line) = input.read_line(None) else { break };
+        check_operator(&mut s);
         let text = line.trim();
         if text.is_empty() {
             continue;

@@ -25,28 +25,30 @@ pub const MAX_KILL_PAYLOAD: usize = 4 * 1024;
 pub enum KillAction {
     Kill,
     Release,
+    /// An operator heartbeat (sent by [`super::OperatorBeat`], never
+    /// retained).
+    Heartbeat,
 }
 
-/// INTEGRATION POINT (remote kill switch): the payload published on
-/// `robots/<id>/kill` for `robot host kill` / `robot host release`.
+/// The payload published on `robots/<id>/kill` for `robot host kill` /
+/// `robot host release`.
 ///
-/// `presigned` is the message already signed by the remote kill-switch module
-/// (`crate::remote`), whose verifier on the robot receives these exact bytes
-/// through [`crate::sync::KillSink`]. This function does not sign and does
-/// not look inside; it only refuses what cannot be a kill message (empty, or
-/// over [`MAX_KILL_PAYLOAD`]). Wiring: the CLI calls the signer for `action`
-/// and passes its bytes here.
-pub fn kill_switch_payload(action: KillAction, presigned: &[u8]) -> Result<Vec<u8>, HostError> {
-    if presigned.is_empty() {
+/// `signed` is a message signed for the remote kill-switch (`crate::remote`;
+/// by [`super::sign_kill`] or by an external tool), whose verifier on the
+/// robot receives these exact bytes through [`crate::sync::KillSink`]. This
+/// function does not look inside; it only refuses what cannot be a kill
+/// message (empty, or over [`MAX_KILL_PAYLOAD`]).
+pub fn kill_switch_payload(action: KillAction, signed: &[u8]) -> Result<Vec<u8>, HostError> {
+    if signed.is_empty() {
         return Err(HostError::Invalid(format!("{action:?}: the signed kill-switch message is empty")));
     }
-    if presigned.len() > MAX_KILL_PAYLOAD {
+    if signed.len() > MAX_KILL_PAYLOAD {
         return Err(HostError::Invalid(format!(
             "{action:?}: the signed kill-switch message is {} bytes (limit {MAX_KILL_PAYLOAD})",
-            presigned.len()
+            signed.len()
         )));
     }
-    Ok(presigned.to_vec())
+    Ok(signed.to_vec())
 }
 
 /// The payload of a command; `id` names it in the robot's events.

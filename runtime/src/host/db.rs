@@ -158,6 +158,11 @@ impl HostDb {
         Ok(HostDb { conn })
     }
 
+    /// The connection, for the host's other tables (`semantic.rs`).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Apply one batch from `topic_robot`'s memory/up topic (see
     /// [`crate::sync::protocol`] for the rule).
     pub fn apply_up(&mut self, topic_robot: &str, up: &MemoryUp, now_ms: i64) -> Result<Applied, HostError> {

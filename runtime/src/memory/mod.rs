@@ -40,13 +40,30 @@
 //! See [`Retention`]: each append-only table has a row cap enforced in the
 //! same transaction as the insert, by deleting the oldest rows, so the file
 //! cannot grow without bound on an SD card.
+//!
+//! # Search by meaning
+//!
+//! With a sentence embedder attached ([`MemoryStore::attach_embedder`]),
+//! [`MemoryStore::search`] finds records by meaning ("red ball" finds a
+//! "crimson ball"), filtered by kind and time: every record's int8
+//! embedding is stored beside it and kept in an in-memory index
+//! ([`SearchIndex`], `search.rs`) that follows inserts and retention
+//! deletes (`embedding.rs`). docs/memory.md describes it.
 
+mod embedding;
 mod retention;
 mod schema;
+mod search;
 mod store;
 
 #[cfg(test)]
+mod search_tests;
+#[cfg(test)]
 mod tests;
+
+pub(crate) use embedding::record_text as embedding_text;
+pub use embedding::TextEmbedder;
+pub use search::{IndexedRecord, RecordKind, SearchFilter, SearchHit, SearchIndex};
 
 pub use retention::Retention;
 pub use schema::{
@@ -69,4 +86,10 @@ pub enum MemoryError {
     Invalid(String),
     #[error("memory store lock poisoned (a writer panicked)")]
     Poisoned,
+    /// The sentence embedder failed (or its model files are missing).
+    #[error("memory search: {0}")]
+    Embedding(#[from] robot_models::embed::EmbedError),
+    /// [`MemoryStore::search`] before [`MemoryStore::attach_embedder`].
+    #[error("memory search needs an embedding model, and none is attached")]
+    NoEmbedder,
 }

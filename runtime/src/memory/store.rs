@@ -9,11 +9,12 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use robot_hal::{Detection, Pose};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
+use super::embedding::Semantic;
 use super::retention::{Retention, Table};
 use super::schema::{self, Episode, EpisodeRecord, Hlc, NoteKind, NoteRecord, ObjectFilter, ObjectSeen};
 use super::schema::{PlaceRecord, PlaceSource};
@@ -47,6 +48,9 @@ pub struct MemoryStore {
     retention: Retention,
     robot_id: String,
     path: Option<PathBuf>,
+    /// The sentence embedder and search index, shared by every clone
+    /// (`embedding.rs`); empty until one is attached.
+    pub(super) semantic: Arc<OnceLock<Arc<Semantic>>>,
 }
 
 impl fmt::Debug for MemoryStore {
@@ -90,6 +94,16 @@ pub(crate) fn world_xy(robot: Pose, d: &Detection) -> (f64, f64) {
 struct Stamp {
     seq: i64,
     hlc: Hlc,
+}
+
+/// Start a write transaction. `IMMEDIATE` takes the write lock at `BEGIN`,
+/// where SQLite honours the busy timeout: a `DEFERRED` transaction reads
+/// `sync_state` first and upgrades to writing later, and in WAL mode an
+/// upgrade that finds another connection's newer commit fails at once with
+/// "database is locked" instead of waiting (sync writes merged fleet places
+/// to the same file from its own connection).
+fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>, MemoryError> {
+    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
 }
 
 fn next_stamp(tx: &Transaction<'_>, t_us: u64) -> Result<Stamp, MemoryError> {
@@ -158,10 +172,16 @@ impl MemoryStore {
         schema::configure(&conn)?;
         schema::migrate(&mut conn, &config.robot_id)?;
         let robot_id: String = conn.query_row("SELECT robot_id FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
-        Ok(MemoryStore { conn: Arc::new(Mutex::new(conn)), retention: config.retention, robot_id, path })
+        Ok(MemoryStore {
+            conn: Arc::new(Mutex::new(conn)),
+            retention: config.retention,
+            robot_id,
+            path,
+            semantic: Arc::default(),
+        })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, MemoryError> {
+    pub(super) fn lock(&self) -> Result<MutexGuard<'_, Connection>, MemoryError> {
         self.conn.lock().map_err(|_| MemoryError::Poisoned)
     }
 
@@ -223,7 +243,7 @@ impl MemoryStore {
         let heading = if has_heading { Some(finite("place heading", pose.heading_deg)?) } else { None };
         let t = us(t_us)?;
         let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let s = next_stamp(&tx, t_us)?;
         tx.execute(
             "INSERT INTO places (name, x, y, heading_deg, source, updated_at_us, hlc, outbox_seq) \
@@ -234,6 +254,8 @@ impl MemoryStore {
         )?;
         self.retention.enforce_places(&tx)?;
         tx.commit()?;
+        drop(conn);
+        self.after_write();
         Ok(PlaceRecord {
             name: name.to_string(),
             pose: Pose::new(x, y, heading.unwrap_or(0.0)),
@@ -301,7 +323,7 @@ impl MemoryStore {
         }
         let t = us(t_us)?;
         let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let mut out = Vec::with_capacity(seen.len());
         for d in seen {
             let s = next_stamp(&tx, t_us)?;
@@ -319,6 +341,8 @@ impl MemoryStore {
         }
         self.retention.enforce(&tx, Table::Objects)?;
         tx.commit()?;
+        drop(conn);
+        self.after_write();
         Ok(out)
     }
 
@@ -356,7 +380,7 @@ impl MemoryStore {
         let steps = serde_json::to_string(&e.steps).map_err(|err| MemoryError::Invalid(err.to_string()))?;
         let (started, ended) = (us(e.started_at_us)?, us(e.ended_at_us)?);
         let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let s = next_stamp(&tx, e.ended_at_us)?;
         let uid = self.uid(s.seq);
         tx.execute(
@@ -379,6 +403,8 @@ impl MemoryStore {
         let id = tx.last_insert_rowid();
         self.retention.enforce(&tx, Table::Episodes)?;
         tx.commit()?;
+        drop(conn);
+        self.after_write();
         Ok(Episode { id, uid, record: e.clone(), hlc: s.hlc, outbox_seq: s.seq })
     }
 
@@ -430,7 +456,7 @@ impl MemoryStore {
         }
         let t = us(t_us)?;
         let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let s = next_stamp(&tx, t_us)?;
         let uid = self.uid(s.seq);
         tx.execute(
@@ -440,6 +466,8 @@ impl MemoryStore {
         let id = tx.last_insert_rowid();
         self.retention.enforce(&tx, Table::Notes)?;
         tx.commit()?;
+        drop(conn);
+        self.after_write();
         Ok(NoteRecord { id, uid, kind, text: text.to_string(), created_at_us: t_us, hlc: s.hlc, outbox_seq: s.seq })
     }
 

@@ -219,6 +219,48 @@ fn file_store_reopens_with_its_records_and_settings() {
 }
 
 #[test]
+fn two_connections_writing_at_once_wait_for_each_other_instead_of_failing() {
+    // Two handles opened separately are two SQLite connections, like the
+    // robot's store and the sync link's outbox on one memory file. With
+    // deferred transactions one of them fails with "database is locked"
+    // within a few writes; with immediate ones every write waits its turn.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let cfg = StoreConfig { robot_id: "r1".into(), ..Default::default() };
+    let a = MemoryStore::open_with(&path, cfg.clone()).unwrap();
+    let b = MemoryStore::open_with(&path, cfg).unwrap();
+    const WRITES: u64 = 150;
+    let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let writers: Vec<_> = [a.clone(), b]
+        .into_iter()
+        .enumerate()
+        .map(|(w, store)| {
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                (0..WRITES)
+                    .map(|i| {
+                        if i % 2 == 0 {
+                            store.add_note(NoteKind::Note, &format!("writer {w} note {i}"), i).map(|n| n.outbox_seq)
+                        } else {
+                            store
+                                .remember_place(&format!("p{w}-{i}"), Pose::new(1.0, 2.0, 0.0), i)
+                                .map(|p| p.outbox_seq)
+                        }
+                    })
+                    .collect::<Result<Vec<i64>, MemoryError>>()
+            })
+        })
+        .collect();
+    let mut seqs: Vec<i64> = writers.into_iter().flat_map(|h| h.join().unwrap().unwrap()).collect();
+    seqs.sort_unstable();
+    let total = 2 * WRITES as i64;
+    assert_eq!(seqs, (1..=total).collect::<Vec<_>>(), "every write got its own sequence number");
+    assert_eq!(a.last_seq().unwrap(), total);
+    assert_eq!(a.integrity_check().unwrap(), "ok");
+}
+
+#[test]
 fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.db");

@@ -13,7 +13,8 @@
 //! that reset it only rearms the actuators at rest: nothing starts moving.
 //! The high-water mark is kept in a [`ReplayStore`], together with any
 //! remote engage not yet released, which [`RemoteKill::new`] re-applies so
-//! a robot that restarts comes back stopped.
+//! a robot that restarts comes back stopped. A verified heartbeat changes
+//! nothing here: the caller feeds the operator-link watchdog with it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +52,10 @@ pub enum KillOutcome {
     /// A release for a latch that was not engaged; nothing changed but the
     /// issuer's counter.
     NotEngaged { issuer: String, counter: u64 },
+    /// An operator heartbeat: nothing changed but the issuer's counter (in
+    /// memory only; a replayed heartbeat after a restart can at most delay
+    /// a link-loss stop by one timeout). The caller feeds its watchdog.
+    Heartbeat { issuer: String, counter: u64 },
 }
 
 /// A message the robot refused.
@@ -181,6 +186,11 @@ impl RemoteKill {
         &self.robot_id
     }
 
+    /// The latch this handler engages.
+    pub fn latch(&self) -> &Arc<Latch> {
+        &self.latch
+    }
+
     /// The remote engage found in the store at start, which engaged the
     /// latch before any message arrived.
     pub fn restored_engage(&self) -> Option<&StandingEngage> {
@@ -204,6 +214,8 @@ impl RemoteKill {
     ) -> Result<KillOutcome, RemoteKillError> {
         let result = self.process(topic_robot_id, payload, now);
         match &result {
+            // Heartbeats come several times a second: they are not news.
+            Ok(KillOutcome::Heartbeat { .. }) => {}
             Ok(outcome) => record(rec, now.t, accepted_event(outcome)),
             Err(e) => {
                 if let Some(suppressed) = self.refusals.admit(now.t) {
@@ -240,6 +252,7 @@ impl RemoteKill {
         match f.action {
             Action::Engage => Ok(self.engage(f)),
             Action::Release => self.release(f),
+            Action::Heartbeat => Ok(KillOutcome::Heartbeat { issuer: f.issuer.clone(), counter: f.counter }),
         }
     }
 
@@ -301,6 +314,9 @@ fn accepted_event(outcome: &KillOutcome) -> Event {
         ),
         KillOutcome::NotEngaged { issuer, counter } => {
             ("remote_release", format!("release by {issuer} (counter {counter}): latch was not engaged"))
+        }
+        KillOutcome::Heartbeat { issuer, counter } => {
+            ("operator_heartbeat", format!("heartbeat from {issuer} (counter {counter})"))
         }
     };
     Event::Safety { what: what.into(), detail }

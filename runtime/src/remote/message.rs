@@ -55,6 +55,10 @@ pub enum Action {
     /// Clear a stop, if the robot's own conditions allow it. Never starts
     /// anything moving.
     Release,
+    /// The operator is reachable: feeds the operator-link watchdog
+    /// ([`super::OperatorLink`]). Published without the retain flag; changes
+    /// nothing but the issuer's counter and the watchdog's deadline.
+    Heartbeat,
 }
 
 impl Action {
@@ -62,6 +66,7 @@ impl Action {
         match self {
             Action::Engage => "engage",
             Action::Release => "release",
+            Action::Heartbeat => "heartbeat",
         }
     }
 }

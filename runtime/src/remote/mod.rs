@@ -12,6 +12,9 @@
 //! released and nothing restarts. [`OperatorLink`] stops a robot whose
 //! operator goes silent at a level that needs one, and
 //! [`remote_set_level`] keeps remote level requests below the board's cap.
+//! [`RemoteKillSink`] connects the handler to the MQTT link's kill topic,
+//! where signed heartbeats feed the operator-link watchdog
+//! ([`OperatorWatchdog`]).
 //! `docs/remote-kill.md` documents the format for host implementers.
 
 mod audit;
@@ -21,7 +24,9 @@ mod kill;
 mod level;
 pub mod message;
 pub mod replay;
+mod sink;
 mod store;
+mod watchdog;
 
 #[cfg(test)]
 mod tests;
@@ -33,4 +38,6 @@ pub use kill::{KillOutcome, Now, RemoteKill, RemoteKillError, SetupError};
 pub use level::remote_set_level;
 pub use message::{sign, verify, Action, KillFields, KillMessage, MessageError, VerifiedKill, MAX_MESSAGE_BYTES};
 pub use replay::{ReplayError, ReplayState, StandingEngage, TimeWindow, DEFAULT_WINDOW};
+pub use sink::{describe, system_wall_ms, RemoteKillSink, SinkStats, NO_KEY};
 pub use store::{FileStore, MemoryStore, ReplayStore, StoreError};
+pub use watchdog::{OperatorShared, OperatorWatchdog};

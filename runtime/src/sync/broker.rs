@@ -3,7 +3,9 @@
 //! `mqtts://host:port` for TLS through rustls. A user name may be given in
 //! the URL; the password should come from the environment
 //! (`ROBOT_MQTT_PASSWORD`) so it is not visible in the process list, but a
-//! URL password is accepted for tests and demos.
+//! URL password is accepted for tests and demos. A broker whose certificate
+//! is not signed by a system root needs its CA's PEM file: `ROBOT_MQTT_CA`,
+//! or [`BrokerConfig::ca_file`] set by the caller (`robot host --mqtt-ca`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +19,9 @@ use super::SyncError;
 
 /// The environment variable read for the broker password.
 pub const PASSWORD_ENV: &str = "ROBOT_MQTT_PASSWORD";
+
+/// The environment variable read for the PEM file of the broker's CA.
+pub const CA_ENV: &str = "ROBOT_MQTT_CA";
 
 /// The embedded demo broker's address, and what `--mqtt` alone means.
 pub const DEFAULT_URL: &str = "mqtt://127.0.0.1:1883";
@@ -52,7 +57,8 @@ impl std::fmt::Debug for BrokerConfig {
 
 impl BrokerConfig {
     /// Parse `mqtt://[user[:password]@]host[:port]` or `mqtts://...`; the
-    /// password falls back to [`PASSWORD_ENV`].
+    /// password falls back to [`PASSWORD_ENV`], the CA file comes from
+    /// [`CA_ENV`] when set.
     pub fn parse(text: &str) -> Result<BrokerConfig, SyncError> {
         let err = |reason: &str| SyncError::BrokerUrl { url: redact(text), reason: reason.to_string() };
         let url = url::Url::parse(text).map_err(|e| err(&e.to_string()))?;
@@ -73,7 +79,7 @@ impl BrokerConfig {
             host,
             port: url.port().unwrap_or(default_port),
             tls,
-            ca_file: None,
+            ca_file: std::env::var_os(CA_ENV).filter(|v| !v.is_empty()).map(PathBuf::from),
             username,
             password,
             keep_alive: Duration::from_secs(15),

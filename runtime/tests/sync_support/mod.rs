@@ -53,24 +53,28 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// Start one in `dir`; `None` (with a notice) when mosquitto is not installed.
     pub fn start(dir: &Path) -> Option<Mosquitto> {
+        let port = free_port();
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let conf = format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
+             autosave_interval 1\nlog_dest file {}\nlog_type error\nlog_type warning\n",
+            data.display(),
+            dir.join("mosquitto.log").display()
+        );
+        Mosquitto::with_config(dir, port, &conf)
+    }
+
+    /// Start one from a whole configuration text (written to
+    /// `dir/mosquitto.conf`) that listens on `port`; `None` (with a notice)
+    /// when mosquitto is not installed.
+    pub fn with_config(dir: &Path, port: u16, config: &str) -> Option<Mosquitto> {
         let Some(bin) = mosquitto_binary() else {
             eprintln!("NOTICE: mosquitto is not installed (apt-get install mosquitto); broker test skipped");
             return None;
         };
-        let port = free_port();
         let conf = dir.join("mosquitto.conf");
-        let data = dir.join("data");
-        std::fs::create_dir_all(&data).unwrap();
-        std::fs::write(
-            &conf,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
-                 autosave_interval 1\nlog_dest file {}\nlog_type error\nlog_type warning\n",
-                data.display(),
-                dir.join("mosquitto.log").display()
-            ),
-        )
-        .unwrap();
+        std::fs::write(&conf, config).unwrap();
         let mut m = Mosquitto { bin, conf, port, child: None };
         m.restart();
         Some(m)

@@ -2,12 +2,15 @@
 //! boards: every pin exists on the board type, no pin is used twice (the
 //! message names both uses), PWM outputs are valid for the backend, and the
 //! kill-switch and motor-enable pins are present, with `kill_switch.line`
-//! naming the kill-switch pin as `gpio:<pin>`.
+//! naming the kill-switch pin as `gpio:<pin>`. Wheel-encoder lines count
+//! as pins like any other (an encoder on a motor pin is refused), and the
+//! encoder geometry, I2C addresses, battery voltages and thermal zone are
+//! checked for sense.
 
 use std::collections::HashMap;
 
 use super::{Checker, Seg, Seg::At, Seg::Key};
-use crate::board::file::{Backend, BoardFile, GpioConfig, MotorPins, PwmOutput};
+use crate::board::file::{Backend, BoardFile, EncoderConfig, GpioConfig, MotorPins, PwmOutput};
 use crate::gpio::pins::{linux_gpio_pin_exists, rpi_hw_pwm_channel, rpi_pin_exists, LINUX_GPIO_MAX_LINE, RPI_MAX_BCM};
 
 /// A pin and where the board file assigns it.
@@ -103,8 +106,25 @@ pub(super) fn check(board: &BoardFile, c: &mut Checker<'_>) {
         pin_at.push(Key("pin"));
         uses.push(Use { pin: out.pin, what: what.clone(), at: pin_at });
     }
-    // Before the LEDs, so a clash is reported at the LED that takes a bus pin.
+    // Before the encoders and LEDs, so a clash is reported at the line that takes a bus pin.
     i2c(backend, g, &mut uses, c);
+    if let Some(e) = &g.encoders {
+        encoders(e, &mut uses, c);
+    }
+    if !(g.battery_empty_v.is_finite() && g.battery_empty_v > 0.0 && g.battery_full_v > g.battery_empty_v) {
+        c.err(
+            &[Key("gpio"), Key("battery_full_v")],
+            "gpio.battery_empty_v must be positive and below gpio.battery_full_v".into(),
+        );
+    }
+    if let Some(zone) = &g.thermal_zone {
+        if !zone.starts_with("/sys/") {
+            c.err(
+                &[Key("gpio"), Key("thermal_zone")],
+                format!("gpio.thermal_zone `{zone}` must be a sysfs file like /sys/class/thermal/thermal_zone0/temp"),
+            );
+        }
+    }
     if let Some(leds) = g.led_pins {
         for (i, (pin, colour)) in leds.into_iter().zip(["red", "green", "blue"]).enumerate() {
             uses.push(Use {
@@ -162,9 +182,36 @@ fn motor_uses<'a>(
     }
 }
 
+/// Encoder lines are pins; the geometry must be positive and both wheels
+/// alike (one with a B channel and one without would count at different rates).
+fn encoders(e: &EncoderConfig, uses: &mut Vec<Use>, c: &mut Checker<'_>) {
+    for (side, pins) in [("left", &e.left), ("right", &e.right)] {
+        let at = |k: &'static str| vec![Key("gpio"), Key("encoders"), Key(side), Key(k)];
+        uses.push(Use { pin: pins.a, what: format!("gpio.encoders.{side}.a"), at: at("a") });
+        if let Some(b) = pins.b {
+            uses.push(Use { pin: b, what: format!("gpio.encoders.{side}.b"), at: at("b") });
+        }
+    }
+    if e.left.b.is_some() != e.right.b.is_some() {
+        c.err(
+            &[Key("gpio"), Key("encoders"), Key("right")],
+            "gpio.encoders: give channel b for both wheels or for neither".into(),
+        );
+    }
+    for (key, v) in [("pulses_per_rev", e.pulses_per_rev), ("wheel_diameter_m", e.wheel_diameter_m)] {
+        if !(v.is_finite() && v > 0.0) {
+            c.err(&[Key("gpio"), Key("encoders"), Key(key)], format!("gpio.encoders.{key} must be positive, got {v}"));
+        }
+    }
+}
+
 /// I2C sensor addresses; on a Pi, bus 1 occupies BCM 2 (SDA) and 3 (SCL).
 fn i2c(backend: Backend, g: &GpioConfig, uses: &mut Vec<Use>, c: &mut Checker<'_>) {
-    let addrs = [("battery_monitor_addr", g.battery_monitor_addr), ("range_sensor_addr", g.range_sensor_addr)];
+    let addrs = [
+        ("battery_monitor_addr", g.battery_monitor_addr),
+        ("range_sensor_addr", g.range_sensor_addr),
+        ("imu_addr", g.imu_addr),
+    ];
     let mut seen: Vec<(u8, &str)> = Vec::new();
     for (key, addr) in addrs {
         let Some(addr) = addr else { continue };

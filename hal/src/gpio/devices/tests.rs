@@ -70,6 +70,7 @@ fn rig() -> Rig {
         latch: latch.clone(),
         track_width_m: 0.16,
         max_wheel_speed_mps: 0.5,
+        encoders: None,
     };
     let pwms: Vec<Arc<dyn PwmStop>> = vec![Arc::new(Pwm(left.clone())), Arc::new(Pwm(right.clone()))];
     let stop = GpioSafeStop { name: "motors".into(), latch, pwms };

@@ -19,6 +19,13 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends mosquitto
 fi
+# ALSA headers for the microphone of `robot listen` (cpal, runtime feature `mic`).
+if ! pkg-config --exists alsa 2>/dev/null; then
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends libasound2-dev pkg-config
+fi
 # The broker-outage fault test holds the broker down this long (the 30 s).
 export ROBOT_SYNC_OUTAGE_S=30
 
@@ -27,6 +34,8 @@ cargo fmt --all -- --check
 
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The live microphone (cpal on ALSA) is an opt-in feature; keep it compiling.
+cargo clippy -p robot-runtime --features mic --locked -- -D warnings
 
 step "unit and integration tests"
 cargo test --workspace --locked
@@ -53,6 +62,8 @@ fi
 
 step "brain training-data generator (python3, standard library only)"
 PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s models/training -p 'test_*.py'
+step "speech training texts: written commands to spoken words (python3, standard library only)"
+PYTHONDONTWRITEBYTECODE=1 python3 models/training/voice/spoken.py --selftest
 
 step "brain: plan a command, and score the dev set when it is checked out beside the repo"
 cargo run --quiet --locked -p robot-runtime --bin robot -- plan --json "drive forward two meters then turn right" |

@@ -20,5 +20,6 @@
 pub mod brain;
 pub mod embed;
 pub mod kernels;
+pub mod manifest;
 pub mod normalize;
 pub mod voice;

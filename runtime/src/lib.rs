@@ -23,3 +23,4 @@ pub mod service;
 pub mod session;
 pub mod skills;
 pub mod sync;
+pub mod voice_bias;

@@ -38,6 +38,8 @@ enum Command {
     Plan(cli::plan::PlanArgs),
     /// Evaluate the brain on a JSONL set: accuracy per tag, failures, latency.
     Eval(cli::eval::EvalArgs),
+    /// Voice control: microphone (or WAV file) to speech to plans run on the sim or a board.
+    Listen(cli::listen::ListenArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -53,6 +55,7 @@ fn main() -> std::process::ExitCode {
         Command::Host(a) => cli::host::run(a),
         Command::Plan(a) => cli::plan::run(a),
         Command::Eval(a) => cli::eval::run(a),
+        Command::Listen(a) => cli::listen::run(a),
     };
     match result {
         Ok(code) => code,

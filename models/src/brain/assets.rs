@@ -5,30 +5,14 @@
 //! plans from mismatched pieces. Files are read into memory once and parsed
 //! from those bytes, so what was hashed is what is used.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
-
 use super::BrainError;
+pub use crate::manifest::{sha256_hex, MANIFEST};
+use crate::manifest::{Manifest, ManifestError};
 
 /// The files the brain needs, all of which the manifest must list.
 pub const REQUIRED_FILES: [&str; 4] = ["encoder.onnx", "decoder.onnx", "tokenizer.json", "vocab.json"];
-
-/// The manifest's file name in the asset folder.
-pub const MANIFEST: &str = "manifest.json";
-
-#[derive(Deserialize)]
-struct Manifest {
-    files: BTreeMap<String, Entry>,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    sha256: String,
-    bytes: u64,
-}
 
 /// The verified contents of an asset folder.
 #[derive(Debug, Clone)]
@@ -40,57 +24,38 @@ pub struct Assets {
     pub vocab_json: Vec<u8>,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, BrainError> {
-    std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => BrainError::MissingFile { path: path.to_path_buf() },
-        _ => BrainError::Io { path: path.to_path_buf(), message: e.to_string() },
-    })
-}
-
-/// Lower-case hex sha256 of some bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+impl From<ManifestError> for BrainError {
+    fn from(e: ManifestError) -> BrainError {
+        match e {
+            ManifestError::MissingFile { path } => BrainError::MissingFile { path },
+            ManifestError::Io { path, message } => BrainError::Io { path, message },
+            ManifestError::SizeMismatch { path, expected, actual } => {
+                BrainError::SizeMismatch { path, expected, actual }
+            }
+            ManifestError::HashMismatch { path, expected, actual } => {
+                BrainError::HashMismatch { path, expected, actual }
+            }
+            ManifestError::Invalid { path, reason } => BrainError::Manifest { path, reason },
+        }
+    }
 }
 
 impl Assets {
     /// Whether `dir` looks like a brain folder (has a manifest), without
     /// reading anything else: for callers that fall back when there is none.
     pub fn present(dir: &Path) -> bool {
-        dir.join(MANIFEST).is_file()
+        Manifest::present(dir)
     }
 
     /// Reads and verifies every required file of `dir`.
     pub fn load(dir: &Path) -> Result<Assets, BrainError> {
-        let manifest_path = dir.join(MANIFEST);
-        let manifest: Manifest = serde_json::from_slice(&read(&manifest_path)?)
-            .map_err(|e| BrainError::Manifest { path: manifest_path.clone(), reason: e.to_string() })?;
-        let mut loaded = Vec::with_capacity(REQUIRED_FILES.len());
-        for name in REQUIRED_FILES {
-            let entry = manifest.files.get(name).ok_or_else(|| BrainError::Manifest {
-                path: manifest_path.clone(),
-                reason: format!("`{name}` is not listed"),
-            })?;
-            let path = dir.join(name);
-            let bytes = read(&path)?;
-            // The size check is free and names the common failure (a
-            // truncated copy) more plainly than a hash mismatch.
-            if bytes.len() as u64 != entry.bytes {
-                return Err(BrainError::SizeMismatch { path, expected: entry.bytes, actual: bytes.len() as u64 });
-            }
-            let actual = sha256_hex(&bytes);
-            if !actual.eq_ignore_ascii_case(entry.sha256.trim()) {
-                return Err(BrainError::HashMismatch { path, expected: entry.sha256.clone(), actual });
-            }
-            loaded.push(bytes);
-        }
-        let mut it = loaded.into_iter();
-        let mut next = || it.next().unwrap_or_default();
+        let m = Manifest::load(dir)?;
         Ok(Assets {
             dir: dir.to_path_buf(),
-            encoder_onnx: next(),
-            decoder_onnx: next(),
-            tokenizer_json: next(),
-            vocab_json: next(),
+            encoder_onnx: m.read_verified(REQUIRED_FILES[0])?,
+            decoder_onnx: m.read_verified(REQUIRED_FILES[1])?,
+            tokenizer_json: m.read_verified(REQUIRED_FILES[2])?,
+            vocab_json: m.read_verified(REQUIRED_FILES[3])?,
         })
     }
 }

@@ -7,11 +7,16 @@
 //! audio a future utterance may still need; [`load_utterances`] runs it over
 //! a file and is what `robot plan --audio` calls before speech recognition.
 
+pub mod asr;
+pub mod ctc;
 pub mod endpoint;
+pub mod lm;
 pub mod resample;
 pub mod ring;
+pub mod stt;
 pub mod vad;
 pub mod wav;
+pub mod wyoming;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -19,6 +24,7 @@ use std::path::{Path, PathBuf};
 pub use endpoint::{Bounds, EndpointConfig, EndpointEvent, Endpointer};
 pub use resample::Resampler16k;
 pub use ring::{mic_ring, MicConsumer, MicProducer};
+pub use stt::{Bias, SpeechToText, Transcript};
 pub use vad::Vad;
 pub use wav::{read_wav_16k, WavInfo, WavLimits, WavStream};
 
@@ -57,6 +63,8 @@ pub enum VoiceError {
     ChunkSize { expected: usize, actual: usize },
     #[error("bad voice configuration: {reason}")]
     Config { reason: String },
+    #[error("Wyoming speech-to-text server {addr}: {source}")]
+    Wyoming { addr: String, source: wyoming::WyomingError },
 }
 
 /// One utterance cut out of a stream.
@@ -234,3 +242,17 @@ pub fn load_utterances(path: &Path, vad_dir: &Path, cfg: &VoiceConfig) -> Result
 
 #[cfg(test)]
 mod tests;
+
+impl From<crate::manifest::ManifestError> for VoiceError {
+    fn from(e: crate::manifest::ManifestError) -> VoiceError {
+        use crate::manifest::ManifestError as M;
+        match e {
+            M::MissingFile { path } => VoiceError::Io { path, message: "file is missing".into() },
+            M::Io { path, message } => VoiceError::Io { path, message },
+            M::Invalid { path, reason } => VoiceError::Manifest { path, reason },
+            M::SizeMismatch { ref path, .. } | M::HashMismatch { ref path, .. } => {
+                VoiceError::Integrity { path: path.clone(), reason: e.to_string() }
+            }
+        }
+    }
+}

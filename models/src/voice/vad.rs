@@ -10,32 +10,19 @@
 //! The graph is checked against `manifest.json` (size and sha256) and planned
 //! once at load; a chunk then only runs, on the calling thread.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde::Deserialize;
 use tract_onnx::prelude::*;
 
 use super::{VoiceError, CHUNK_SAMPLES};
-use crate::brain::assets::sha256_hex;
+use crate::manifest::Manifest;
 
 /// The graph's file name in the VAD folder.
 pub const VAD_ONNX: &str = "silero_vad_16k.onnx";
 /// Samples of the previous chunk the model sees before each new one.
 pub const CONTEXT_SAMPLES: usize = 64;
 const STATE_SHAPE: [usize; 3] = [2, 1, 128];
-
-#[derive(Deserialize)]
-struct Manifest {
-    files: BTreeMap<String, Entry>,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    sha256: String,
-    bytes: u64,
-}
 
 /// The streaming voice activity detector.
 pub struct Vad {
@@ -60,36 +47,6 @@ fn model_err(e: TractError) -> VoiceError {
     VoiceError::Model { what: VAD_ONNX.into(), reason: format!("{e:#}") }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, VoiceError> {
-    std::fs::read(path).map_err(|e| VoiceError::Io { path: path.to_path_buf(), message: e.to_string() })
-}
-
-/// Reads `name` from `dir` and checks it against the folder's manifest.
-fn read_verified(dir: &Path, name: &str) -> Result<Vec<u8>, VoiceError> {
-    let manifest_path = dir.join("manifest.json");
-    let manifest: Manifest = serde_json::from_slice(&read(&manifest_path)?)
-        .map_err(|e| VoiceError::Manifest { path: manifest_path.clone(), reason: e.to_string() })?;
-    let entry = manifest.files.get(name).ok_or_else(|| VoiceError::Manifest {
-        path: manifest_path.clone(),
-        reason: format!("`{name}` is not listed"),
-    })?;
-    let path = dir.join(name);
-    let bytes = read(&path)?;
-    let actual = sha256_hex(&bytes);
-    if bytes.len() as u64 != entry.bytes || !actual.eq_ignore_ascii_case(entry.sha256.trim()) {
-        return Err(VoiceError::Integrity {
-            path,
-            reason: format!(
-                "expected {} bytes with sha256 {}, found {} bytes with sha256 {actual}",
-                entry.bytes,
-                entry.sha256,
-                bytes.len()
-            ),
-        });
-    }
-    Ok(bytes)
-}
-
 fn name_positions(names: &[String], want: [&str; 2], side: &str) -> Result<[usize; 2], VoiceError> {
     let mut out = [0; 2];
     for (slot, w) in out.iter_mut().zip(want) {
@@ -104,7 +61,7 @@ fn name_positions(names: &[String], want: [&str; 2], side: &str) -> Result<[usiz
 impl Vad {
     /// Loads, verifies and plans the model in `dir` (normally `models/vad`).
     pub fn load(dir: &Path) -> Result<Vad, VoiceError> {
-        Vad::from_onnx(&read_verified(dir, VAD_ONNX)?)
+        Vad::from_onnx(&Manifest::load(dir)?.read_verified(VAD_ONNX)?)
     }
 
     /// Plans a model from its ONNX bytes (already verified by the caller).

@@ -75,6 +75,50 @@ def log_mel(x: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(power @ _FB.astype(np.float64), EPS)).astype(np.float32)
 
 
+def log_mel_torch(x, lengths, warp=None):
+    """Batched twin of `log_mel` in torch (CPU or GPU), for training.
+
+    `x` (B, L) float samples, `lengths` (B,) valid samples per row. Returns
+    features (B, T, 80) and frames per row (`num_frames`). `warp` (B,), when
+    given, scales each row's frequency axis before the mel filters (vocal
+    tract length perturbation, training only; 1.0 is the robot's frontend).
+    """
+    import torch
+
+    dev = x.device
+    B, L = x.shape
+    if L < WIN:
+        x = torch.nn.functional.pad(x, (0, WIN - L))
+        L = WIN
+    frames = x.unfold(1, WIN, HOP)  # (B, T, 400)
+    frames = frames - frames.mean(dim=2, keepdim=True)
+    prev = torch.cat([frames[:, :, :1], frames[:, :, :-1]], dim=2)
+    window = torch.hann_window(WIN, periodic=False, dtype=x.dtype, device=dev)
+    spec = torch.fft.rfft((frames - PREEMPH * prev) * window, n=NFFT, dim=2)
+    power = spec.real ** 2 + spec.imag ** 2
+    if warp is None:
+        mel = power @ torch.from_numpy(_FB).to(dev, x.dtype)
+    else:
+        mel = torch.bmm(power, _warped_filters(warp.to(dev, x.dtype)))
+    n = torch.where(lengths >= WIN, 1 + torch.div(lengths - WIN, HOP, rounding_mode="floor"), torch.zeros_like(lengths))
+    return torch.log(torch.clamp(mel, min=EPS)), n
+
+
+def _warped_filters(warp):
+    """(B, 257, 80) mel filters over frequencies scaled by `warp` per row."""
+    import torch
+
+    nbins = NFFT // 2
+    f = (RATE / NFFT) * torch.arange(nbins, device=warp.device, dtype=warp.dtype)
+    fw = torch.clamp(f[None, :] * warp[:, None], max=RATE / 2)
+    mel = (1127.0 * torch.log1p(fw / 700.0))[:, :, None]
+    lo, hi = float(_mel(LOW_HZ)), float(_mel(RATE / 2))
+    delta = (hi - lo) / (NMELS + 1)
+    left = lo + torch.arange(NMELS, device=warp.device, dtype=warp.dtype)[None, None, :] * delta
+    fb = torch.clamp(torch.minimum((mel - left) / delta, (left + 2 * delta - mel) / delta), min=0.0)
+    return torch.cat([fb, torch.zeros_like(fb[:, :1])], dim=1)
+
+
 def _check() -> None:
     import json
     from pathlib import Path
@@ -85,6 +129,15 @@ def _check() -> None:
     err = float(np.max(np.abs(got - want)))
     assert err < 1e-3, f"features differ from the fixture by {err}"
     print(f"ok: {got.shape[0]} frames, max abs difference {err:.2e}")
+    import torch
+
+    xs = torch.from_numpy(np.array(fx["samples"], dtype=np.float32))[None]
+    tf, n = log_mel_torch(xs.double(), torch.tensor([xs.shape[1]]))
+    terr = float(np.max(np.abs(tf[0, : int(n[0])].numpy() - want)))
+    wf, _ = log_mel_torch(xs.double(), torch.tensor([xs.shape[1]]), warp=torch.ones(1, dtype=torch.float64))
+    werr = float((wf - tf).abs().max())
+    assert terr < 1e-3 and werr < 1e-6, f"torch features differ: {terr}, warp 1.0: {werr}"
+    print(f"ok: torch twin max abs difference {terr:.2e}, unwarped filters {werr:.2e}")
 
 
 if __name__ == "__main__":

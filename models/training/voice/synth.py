@@ -162,10 +162,15 @@ def main(argv: list[str] | None = None) -> int:
             lens = np.array([len(x) for x in audio], dtype=np.int64)
             offs = np.concatenate([[0], np.cumsum(lens)])
             sid = start // a.shard
-            np.savez(outdir / f"shard-{sid:04d}.npz", audio=np.concatenate(audio), offsets=offs)
+            # Written aside then renamed, and indexed after: a trainer following
+            # the folder (`train.py --follow`) never reads half a shard.
+            tmp = outdir / f"shard-{sid:04d}.partial.npz"
+            np.savez(tmp, audio=np.concatenate(audio), offsets=offs)
+            os.replace(tmp, outdir / f"shard-{sid:04d}.npz")
             for i, ((u, s), (_, v)) in enumerate(zip(texts[start:start + a.shard], part)):
                 index.write(json.dumps({"shard": sid, "i": i, "text": u, "spoken": s, "voice": v,
                                         "seconds": round(lens[i] / RATE, 3)}) + "\n")
+            index.flush()
             total_s += lens.sum() / RATE
             print(f"synth: {start + len(part)}/{len(jobs)} utterances, {total_s / 3600:.2f} h", file=sys.stderr)
     index.close()

@@ -29,6 +29,9 @@ pub struct EvalArgs {
 pub enum EvalWhat {
     /// Exact-match accuracy of `robot plan` on a JSONL evaluation set.
     Plan(EvalPlanArgs),
+    /// Word error rate, plan accuracy and latency of the voice path on
+    /// recordings (`robot plan --audio` per case).
+    Voice(super::eval_voice::EvalVoiceArgs),
 }
 
 #[derive(clap::Args)]
@@ -152,6 +155,7 @@ fn pct(n: usize, of: usize) -> f64 {
 pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
     match a.what {
         EvalWhat::Plan(a) => run_plan(a),
+        EvalWhat::Voice(a) => super::eval_voice::run(a),
     }
 }
 

@@ -2,14 +2,17 @@
 
 pub mod check;
 pub mod eval;
+pub mod eval_voice;
 pub mod exec;
 pub mod host;
+pub mod listen;
 pub mod memory;
 pub mod memory_search;
 pub mod plan;
 pub mod replay;
 pub mod run;
 pub mod sim;
+pub mod stt;
 
 use std::path::{Path, PathBuf};
 

@@ -3,6 +3,17 @@
 //! in a human form. Nothing runs; `robot sim` runs plans. Also holds how the
 //! CLI finds and loads the brain, shared with `robot eval plan` and
 //! `robot sim`.
+//!
+//! `robot plan --audio FILE.wav` plans what is said in a recording: the
+//! file is cut into utterances by the voice activity detector
+//! (`models/vad`), each is transcribed by the speech recognizer (`--asr`,
+//! default `models/asr`) biased toward the board's words and the place and
+//! object names it knows (`--memory`), the transcripts are joined with
+//! ", " and planned like typed text. The JSON gains `"transcript"`; the
+//! human form starts with `heard: ...`. A recording without speech prints
+//! `{"status": "no_speech", "transcript": ""}` (or `no speech in FILE`) and
+//! exits with status 3; an unreadable, truncated or non-WAV file is an
+//! error naming the file (status 1).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +22,9 @@ use std::time::Instant;
 use anyhow::Context;
 use robot_hal::board::BoardFile;
 use robot_models::brain::{Brain, PlanResult, PlanStatus, Timing};
+use robot_models::voice::{Bias, Listener, SpeechToText, Transcript, Vad, VoiceConfig};
+use robot_runtime::memory::MemoryStore;
+use robot_runtime::voice_bias::{bias_for, memory_names};
 
 #[derive(clap::Args)]
 pub struct PlanArgs {
@@ -26,9 +40,131 @@ pub struct PlanArgs {
     /// Print load, encode and decode times to stderr.
     #[arg(long)]
     pub timing: bool,
+    /// Plan what is said in this WAV file instead of text.
+    #[arg(long, conflicts_with = "text")]
+    pub audio: Option<PathBuf>,
+    /// Speech recognizer folder for `--audio` (default: models/asr).
+    #[arg(long)]
+    pub asr: Option<PathBuf>,
+    /// Speech-to-text engine: `on-device` (default) or `wyoming://HOST:PORT`.
+    #[arg(long)]
+    pub stt: Option<String>,
+    /// Voice activity detector folder for `--audio` (default: models/vad).
+    #[arg(long)]
+    pub vad: Option<PathBuf>,
+    /// Memory file whose places and objects the recognizer should expect.
+    #[arg(long)]
+    pub memory: Option<PathBuf>,
     /// What to plan; several words are joined with spaces.
-    #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+    #[arg(required_unless_present = "audio", num_args = 1.., allow_hyphen_values = true)]
     pub text: Vec<String>,
+}
+
+/// Exit status of `robot plan --audio` when the recording holds no speech.
+pub const NO_SPEECH_EXIT: u8 = 3;
+
+/// Loads the speech-to-text engine. `--stt` plugs in here: the lead
+/// replaces this body with `super::stt::open_stt(stt, asr_dir)`.
+pub fn load_stt(stt: Option<&str>, asr_dir: Option<&Path>) -> anyhow::Result<Box<dyn SpeechToText>> {
+    super::stt::open_stt(stt, asr_dir)
+}
+
+/// The board's bias plus the names in the memory file, when given (it must exist).
+pub fn load_bias(board: &BoardFile, memory: Option<&Path>) -> anyhow::Result<Bias> {
+    let mut names = Vec::new();
+    if let Some(db) = memory {
+        anyhow::ensure!(db.exists(), "memory file {} does not exist", db.display());
+        let store = MemoryStore::open(db).with_context(|| format!("cannot open memory {}", db.display()))?;
+        names = memory_names(&store).with_context(|| format!("cannot read names from {}", db.display()))?;
+    }
+    Ok(bias_for(board, &names))
+}
+
+/// A recording's voice path up to the brain: VAD, then speech to text.
+pub struct AudioFront {
+    pub listener: Listener,
+    pub stt: Box<dyn SpeechToText>,
+    pub bias: Bias,
+    pub config: VoiceConfig,
+}
+
+/// What was heard in one recording.
+#[derive(Debug, Clone)]
+pub struct Heard {
+    /// The non-empty segment transcripts joined with ", ".
+    pub transcript: String,
+    pub segments: Vec<Transcript>,
+    /// Seconds of the recording.
+    pub audio_seconds: f64,
+}
+
+impl AudioFront {
+    pub fn load(vad_dir: Option<&Path>, stt: Box<dyn SpeechToText>, bias: Bias) -> anyhow::Result<AudioFront> {
+        let dir = vad_dir.map(Path::to_path_buf).unwrap_or_else(|| robot_runtime::assets::model_dir("vad"));
+        let vad = Vad::load(&dir)
+            .with_context(|| format!("cannot load the voice activity detector from {}", dir.display()))?;
+        let config = VoiceConfig::default();
+        Ok(AudioFront { listener: Listener::new(vad, config.endpoint.clone())?, stt, bias, config })
+    }
+
+    /// Cuts `path` into utterances and transcribes each.
+    pub fn hear(&mut self, path: &Path) -> anyhow::Result<Heard> {
+        let segments = self
+            .listener
+            .run_file(path, self.config.wav)
+            .with_context(|| format!("cannot read audio {}", path.display()))?;
+        let audio_seconds = robot_models::voice::WavStream::open(path, self.config.wav)
+            .map(|s| s.info().seconds())
+            .unwrap_or_else(|_| segments.last().map_or(0.0, |s| s.end_seconds()));
+        let mut out = Vec::with_capacity(segments.len());
+        for s in &segments {
+            out.push(
+                self.stt
+                    .transcribe(&s.samples, &self.bias)
+                    .with_context(|| format!("cannot transcribe {}", path.display()))?,
+            );
+        }
+        let transcript = out.iter().map(|t| t.text.trim()).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(", ");
+        Ok(Heard { transcript, segments: out, audio_seconds })
+    }
+}
+
+fn run_audio(a: &PlanArgs, path: &Path, board: &BoardFile) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let mut brain = load_brain(board, a.brain.as_deref())?;
+    let stt = load_stt(a.stt.as_deref(), a.asr.as_deref())?;
+    let bias = load_bias(board, a.memory.as_deref())?;
+    let mut front = AudioFront::load(a.vad.as_deref(), stt, bias)?;
+    let load_ms = started.elapsed().as_secs_f64() * 1e3;
+    let heard_at = Instant::now();
+    let heard = front.hear(path)?;
+    let asr_ms = heard_at.elapsed().as_secs_f64() * 1e3;
+    if heard.transcript.is_empty() {
+        if a.json {
+            println!(
+                "{}",
+                serde_json::json!({"status": "no_speech", "transcript": "", "audio": path.display().to_string()})
+            );
+        } else {
+            println!("no speech in {}", path.display());
+        }
+        return Ok(ExitCode::from(NO_SPEECH_EXIT));
+    }
+    let (result, timing) = brain.plan_timed(&heard.transcript).context("planning failed")?;
+    if a.json {
+        let mut v = serde_json::to_value(&result)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("transcript".into(), heard.transcript.clone().into());
+        }
+        println!("{v}");
+    } else {
+        println!("heard: {}\n{}", heard.transcript, describe(&result));
+    }
+    if a.timing {
+        eprintln!("timing: vad + speech recognition {asr_ms:.1} ms for {:.2} s of audio", heard.audio_seconds);
+        print_timing(Some(load_ms), &timing);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The default brain folder: `$ROBOT_MODELS/brain`, `models/brain` in the
@@ -75,6 +211,9 @@ pub fn print_timing(load_ms: Option<f64>, t: &Timing) {
 pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
     let board_path = a.board.clone().unwrap_or_else(super::default_board);
     let board = super::load_board(&board_path)?;
+    if let Some(path) = &a.audio {
+        return run_audio(&a, path, &board);
+    }
     let started = Instant::now();
     let mut brain = load_brain(&board, a.brain.as_deref())?;
     let load_ms = started.elapsed().as_secs_f64() * 1e3;

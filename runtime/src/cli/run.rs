@@ -31,7 +31,7 @@ use robot_runtime::assets::INSTALLED_BOARD;
 use robot_runtime::backends::{gpio, serial};
 use robot_runtime::executor::{Confirmer, Executor, NoOperator, RunReport, RunStatus, YesToAll};
 use robot_runtime::policy::Source;
-use robot_runtime::recorder::Event;
+use robot_runtime::recorder::{Event, Recorder};
 use robot_runtime::safety::{Cause, Latch, LineMonitor};
 use robot_runtime::service::{Notifier, Watchdog};
 use robot_runtime::session::{SessionSpec, SimSession};
@@ -70,13 +70,49 @@ pub struct RunArgs {
 }
 
 /// The bound robot: the simulator's session, or real devices with their line monitor.
-enum Robot {
+pub(super) enum Robot {
     Sim(Box<SimSession>),
     Real { executor: Box<Executor>, _monitor: LineMonitor },
 }
 
 impl Robot {
-    fn executor(&mut self) -> &mut Executor {
+    /// Opens the board's devices (or the simulator) and starts watching its kill-switch line.
+    pub(super) fn bind(board: BoardFile, board_path: &Path, recorder: Recorder, yes: bool) -> anyhow::Result<Robot> {
+        let bound = match board.board.backend {
+            Backend::Sim => {
+                let spec = SessionSpec {
+                    board_path: board_path.display().to_string(),
+                    seed: board.sim.as_ref().map(|s| s.seed).unwrap_or(0),
+                    level: None,
+                    yes,
+                    estop_at_s: None,
+                };
+                return Ok(Robot::Sim(Box::new(SimSession::start(board, &spec, recorder)?)));
+            }
+            Backend::Serial => {
+                let cfg = board.serial.as_ref().context("backend \"serial\" needs a [serial] section")?;
+                let link =
+                    SerialLink::open(cfg).with_context(|| format!("cannot open the co-processor on {}", cfg.port))?;
+                serial::bind(&board, &link)
+            }
+            Backend::RaspberryPi => gpio::bind_rpi(&board)
+                .with_context(|| format!("cannot open the Raspberry Pi board `{}`", board.board.name))?,
+            Backend::LinuxGpio => gpio::bind_linux_gpio(&board)
+                .with_context(|| format!("cannot open the GPIO board `{}`", board.board.name))?,
+        };
+        let latch = Latch::new(bound.safe_stops, Duration::from_millis(board.kill_switch.debounce_ms));
+        let monitor = LineMonitor::spawn(
+            bound.estop_line,
+            board.kill_switch.active_low,
+            latch.clone(),
+            Duration::from_millis(5),
+        )?;
+        let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
+        let executor = Executor::new(board, bound.devices, clock, latch, recorder);
+        Ok(Robot::Real { executor: Box::new(executor), _monitor: monitor })
+    }
+
+    pub(super) fn executor(&mut self) -> &mut Executor {
         match self {
             Robot::Sim(s) => &mut s.executor,
             Robot::Real { executor, .. } => executor,
@@ -91,6 +127,25 @@ impl Robot {
                 executor.record(Event::Input { source: "operator".into(), text: text.to_string() });
                 executor.run(p, Source::Operator, confirmer)
             }
+        }
+    }
+
+    /// Runs the brain's program; the simulator also reports its ground truth.
+    pub(super) fn run_brain(&mut self, program: &Program, confidence: f64, confirmer: &mut dyn Confirmer) -> RunReport {
+        let ex = self.executor();
+        // The program, not the words, so `robot replay` re-runs it without the brain.
+        ex.record(Event::Input { source: "brain".into(), text: program.to_string() });
+        let mut report = ex.run(program, Source::Brain { confidence }, confirmer);
+        if let Robot::Sim(s) = self {
+            report.final_pose = Some(s.sim.truth());
+        }
+        report
+    }
+
+    /// On Ctrl-C: every actuator commanded safe through the latch.
+    pub(super) fn make_safe(&mut self) {
+        if let Robot::Real { executor, .. } = self {
+            executor.latch.engage(Cause::Software);
         }
     }
 }
@@ -148,34 +203,7 @@ fn print_report(report: &RunReport, json: bool) -> anyhow::Result<()> {
 /// Opens the board's devices and starts watching its kill-switch line.
 fn bind(board: BoardFile, board_path: &Path, a: &RunArgs) -> anyhow::Result<Robot> {
     let recorder = super::open_recorder(a.log.as_deref())?;
-    let bound = match board.board.backend {
-        Backend::Sim => {
-            let spec = SessionSpec {
-                board_path: board_path.display().to_string(),
-                seed: board.sim.as_ref().map(|s| s.seed).unwrap_or(0),
-                level: None,
-                yes: a.yes,
-                estop_at_s: None,
-            };
-            return Ok(Robot::Sim(Box::new(SimSession::start(board, &spec, recorder)?)));
-        }
-        Backend::Serial => {
-            let cfg = board.serial.as_ref().context("backend \"serial\" needs a [serial] section")?;
-            let link =
-                SerialLink::open(cfg).with_context(|| format!("cannot open the co-processor on {}", cfg.port))?;
-            serial::bind(&board, &link)
-        }
-        Backend::RaspberryPi => gpio::bind_rpi(&board)
-            .with_context(|| format!("cannot open the Raspberry Pi board `{}`", board.board.name))?,
-        Backend::LinuxGpio => gpio::bind_linux_gpio(&board)
-            .with_context(|| format!("cannot open the GPIO board `{}`", board.board.name))?,
-    };
-    let latch = Latch::new(bound.safe_stops, Duration::from_millis(board.kill_switch.debounce_ms));
-    let monitor =
-        LineMonitor::spawn(bound.estop_line, board.kill_switch.active_low, latch.clone(), Duration::from_millis(5))?;
-    let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
-    let executor = Executor::new(board, bound.devices, clock, latch, recorder);
-    Ok(Robot::Real { executor: Box::new(executor), _monitor: monitor })
+    Robot::bind(board, board_path, recorder, a.yes)
 }
 
 /// The service: worker, control loop, watchdog, orderly stop.

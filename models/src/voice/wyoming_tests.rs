@@ -202,8 +202,17 @@ fn oversized_lengths_are_refused_before_reading() {
 #[test]
 fn a_connection_closed_early_is_a_typed_error() {
     // Nothing at all on a kept connection: retried once on a new one, which
-    // this one-connection server no longer accepts.
-    assert!(matches!(error_for_reply(b""), WyomingError::Connect(_)));
+    // this one-connection server never serves. Whether the retry is refused,
+    // reset or left waiting depends on when the server's listener closes, so
+    // any typed failure of the retry is right; what matters is no transcript.
+    let e = error_for_reply(b"");
+    assert!(
+        matches!(
+            e,
+            WyomingError::Connect(_) | WyomingError::Timeout | WyomingError::Closed { .. } | WyomingError::Io(_)
+        ),
+        "{e}"
+    );
     assert!(matches!(error_for_reply(b"{\"type\":\"transcr"), WyomingError::Closed { during: "in an event header" }));
     assert!(matches!(
         error_for_reply(b"{\"type\":\"transcript\",\"data_length\":40}\n{\"text\""),

@@ -1,7 +1,8 @@
 //! The speech decoder on constructed log-probability matrices (no model
 //! needed): greedy CTC collapsing, the beam search choosing a biased word
 //! or a multi-word name over an acoustically likelier near-miss, the word
-//! LM pulling toward known word sequences, its smoothing summing to one,
+//! LM pulling toward known word sequences, a left-out word boundary put
+//! back between lexicon words, its smoothing summing to one,
 //! and malformed LM files refused with typed errors.
 
 use robot_models::voice::ctc::{greedy, Alphabet, BeamConfig, BeamDecoder, CtcError, LogProbs};
@@ -199,4 +200,27 @@ fn lexicon_trie_follows_spellings() {
     assert!(walk("gripp").is_some());
     assert!(walk("gripe").is_none());
     assert_eq!(walk("kitchen").and_then(|s| lm.trie_word(s)), lm.id("kitchen"));
+}
+
+#[test]
+fn a_word_boundary_the_model_left_out_is_put_back_between_lexicon_words() {
+    let lm = WordLm::from_counts(
+        ["<s>", "</s>", "turn", "left"].map(String::from).to_vec(),
+        &[20, 20, 20, 20],
+        &[0, 2, 20, 2, 3, 20, 3, 1, 20],
+    )
+    .unwrap();
+    // Every frame a confident letter, no blank or space anywhere: the
+    // model ran the two words together.
+    let f: Vec<Vec<(char, f32)>> = "turnleft".chars().map(|c| vec![(c, 0.999)]).collect();
+    let lp = matrix(&refs(&f));
+    assert_eq!(greedy(&lp, &alphabet()), "turnleft");
+    let d = BeamDecoder::new(BeamConfig::default(), alphabet(), Some(&lm), &Bias::default());
+    assert_eq!(d.decode(&lp).text, "turn left");
+    let off = BeamConfig { implicit_space: None, ..BeamConfig::default() };
+    let d = BeamDecoder::new(off, alphabet(), Some(&lm), &Bias::default());
+    assert_ne!(d.decode(&lp).text, "turn left", "only the implicit boundary splits it");
+    // Without an LM there is no lexicon to split by.
+    let d = BeamDecoder::new(BeamConfig::default(), alphabet(), None, &Bias::default());
+    assert_eq!(d.decode(&lp).text, "turnleft");
 }

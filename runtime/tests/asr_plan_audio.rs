@@ -6,31 +6,13 @@
 //! not checked (it is replaced by better ones); that a valid plan comes
 //! out is. Skipped, with a message, when a model folder is absent.
 
-use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
-
 use robot_hal::board::BoardFile;
 use robot_hal::program;
 use serde_json::Value;
 
 mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn robot(args: &[&str]) -> Output {
-    common::command(env!("CARGO_BIN_EXE_robot"))
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::null())
-        .output()
-        .expect("the robot binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{robot, root, text};
 
 fn models_present() -> bool {
     let ok = ["models/brain/encoder.onnx", "models/asr/model.onnx", "models/vad/silero_vad_16k.onnx"]

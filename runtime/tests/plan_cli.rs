@@ -5,31 +5,13 @@
 //! `unsupported` answer rather than a crash, and a missing brain is a clear
 //! error. Skipped, with a message, when the brain's assets are absent.
 
-use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
-
 use robot_hal::board::BoardFile;
 use robot_hal::program;
 use serde_json::Value;
 
 mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn robot(args: &[&str]) -> Output {
-    common::command(env!("CARGO_BIN_EXE_robot"))
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::null())
-        .output()
-        .expect("the robot binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{robot, root, text};
 
 fn brain_present() -> bool {
     let ok = root().join("models/brain/encoder.onnx").exists();

@@ -9,7 +9,9 @@
 //! with Mosquitto's persistence) is stopped; forged, replayed, stale,
 //! future, misaddressed, oversize, non-UTF-8 and non-JSON payloads published
 //! straight to the topic are refused with the robot's state (latch and
-//! replay file) unchanged; a release while the line is pressed is refused.
+//! replay file) unchanged; a release while the line is pressed is refused;
+//! a stop recorded on the host is held (re-signed) so that a robot connecting
+//! long after it, or after a Mosquitto `kill -9`, is still stopped.
 //! The binaries are run as an operator would: `robot sim --mqtt
 //! --kill-key` at a prompt, `robot host kill|release --key`, `:where`.
 
@@ -29,12 +31,14 @@ use robot_runtime::host::commands::{self, KillAction};
 #[cfg(feature = "embedded-broker")]
 use robot_runtime::host::embedded;
 use robot_runtime::host::operator_beat::BeatTarget;
-use robot_runtime::host::{sign_kill, KillCounter, OperatorBeat, OperatorBeatConfig};
+use robot_runtime::host::{
+    sign_kill, HoldTarget, HostDb, KillCounter, OperatorBeat, OperatorBeatConfig, StopHoldConfig, StopHolder,
+};
 use robot_runtime::memory::{MemoryStore, StoreConfig};
 use robot_runtime::recorder::{Event, Recorder};
 use robot_runtime::remote::{
     sign, system_wall_ms, Action, FileStore, KillFields, KillKey, KillOutcome, OperatorShared, OperatorWatchdog,
-    RemoteKill, RemoteKillSink, ReplayStore,
+    RemoteKill, RemoteKillSink, ReplayStore, TimeWindow,
 };
 use robot_runtime::safety::Cause;
 use robot_runtime::session::{SessionSpec, SimSession};
@@ -282,11 +286,15 @@ fn binaries_scenario(url: &str, dir: &Path) {
     assert!(sim.wait_err(t, "latch ENGAGED"), "{:?}", sim.err.lock().unwrap());
     sim.type_line(":where");
     assert!(sim.wait_out(t, "latch ENGAGED"));
-    // The counter file was written beside the (absent) host database.
+    // The counter file was written beside the host database, which
+    // records the stop for a daemon to hold.
     let counter = KillCounter::new(dir.join("kill-counters"), ROBOT, "robot-host").unwrap();
     assert!(counter.last().unwrap() > 0);
-    // A release signed by the host clears it (the line is not pressed).
+    assert!(HostDb::open(dir.join("fleet.db")).unwrap().is_stopped(ROBOT).unwrap());
+    // A release signed by the host clears it (the line is not pressed),
+    // and the recorded stop with it.
     host_kill(&url, dir, "release", &key);
+    assert!(!HostDb::open(dir.join("fleet.db")).unwrap().is_stopped(ROBOT).unwrap());
     assert!(sim.wait_err(t, "latch reset"), "{:?}", sim.err.lock().unwrap());
     sim.type_line(":where");
     assert!(eventually(t, || sim.count_out("latch clear") == 2));
@@ -322,6 +330,11 @@ struct Robot {
 impl Robot {
     /// Level L4 and no confirmation prompts, so a program drives at once.
     fn start(url: &str, dir: &Path) -> Robot {
+        Robot::start_with_window(url, dir, TimeWindow::default())
+    }
+
+    /// [`Robot::start`] refusing messages older than `window`.
+    fn start_with_window(url: &str, dir: &Path, window: TimeWindow) -> Robot {
         std::fs::create_dir_all(dir).unwrap();
         let board = BoardFile::load(board_path()).unwrap();
         let spec = SessionSpec {
@@ -336,8 +349,9 @@ impl Robot {
         let store = MemoryStore::open_with(&db, StoreConfig { robot_id: ROBOT.into(), ..Default::default() }).unwrap();
         let key = KillKey::from_file(write_key(dir)).unwrap().key;
         let replay_file = dir.join("kill-replay.json");
-        let handler =
-            RemoteKill::new(ROBOT, key, s.executor.latch.clone(), Box::new(FileStore::new(&replay_file))).unwrap();
+        let handler = RemoteKill::new(ROBOT, key, s.executor.latch.clone(), Box::new(FileStore::new(&replay_file)))
+            .unwrap()
+            .with_window(window);
         let sink = Arc::new(RemoteKillSink::new(handler, Recorder::memory()).with_log(|_| {}));
         let mut r = Robot { s, sink, link: None, url: url.into(), db, replay_file, _store: store };
         r.connect();
@@ -541,6 +555,84 @@ fn an_engage_stops_a_drive_the_release_moves_nothing_and_a_reconnecting_robot_is
     let fresh = Robot::start(&m.url(), &fresh_dir);
     assert!(eventually(Duration::from_secs(5), || fresh.s.executor.latch.is_engaged()), "{:?}", fresh.sink.stats());
     assert_eq!(fresh.s.executor.latch.cause(), Some(Cause::Remote));
+}
+
+/// The host holds a recorded stop: robots refuse engages older than their
+/// window (1 s here), yet a robot that connects long after the stop, and
+/// one that connects after the broker was killed with `kill -9` (its
+/// retained messages not yet saved) and restarted, is stopped, because the
+/// holder re-signs the engage every period. Once the stop is cleared and
+/// released, nothing more is sent and the release is not undone.
+fn stop_hold_scenario(url: &str, dir: &Path, mut broker_kill9: impl FnMut()) {
+    let key = test_key();
+    let window = TimeWindow::symmetric(Duration::from_secs(1));
+    std::fs::create_dir_all(dir).unwrap();
+    let db_path = dir.join("host.db");
+    let counters = dir.join("kill-counters");
+    let counter = KillCounter::new(&counters, ROBOT, "robot-host").unwrap();
+    let db = HostDb::open(&db_path).unwrap();
+    db.record_stop(ROBOT, "robot-host", system_wall_ms() as i64).unwrap();
+    let mut c = StopHoldConfig::new(BrokerConfig::parse(url).unwrap(), "test-hold", "robot-host", db_path.clone());
+    c.period = Duration::from_millis(200);
+    c.targets = vec![HoldTarget { robot_id: ROBOT.into(), key: key.clone(), counter: counter.clone() }];
+    let holder = StopHolder::start(c).unwrap();
+    assert!(eventually(Duration::from_secs(5), || holder.sent() >= 1), "{:?}", holder.last_error());
+
+    // Three windows after the stop: the first engage is long stale.
+    std::thread::sleep(Duration::from_secs(3));
+    let late = Robot::start_with_window(url, &dir.join("late"), window);
+    assert!(eventually(Duration::from_secs(5), || late.s.executor.latch.is_engaged()), "{:?}", late.sink.stats());
+    assert_eq!(late.s.executor.latch.cause(), Some(Cause::Remote));
+
+    // The broker dies without saving and comes back.
+    broker_kill9();
+    let after_crash = Robot::start_with_window(url, &dir.join("after-crash"), window);
+    assert!(
+        eventually(Duration::from_secs(10), || after_crash.s.executor.latch.is_engaged()),
+        "{:?} {:?}",
+        after_crash.sink.stats(),
+        holder.last_error()
+    );
+
+    // The operator releases: the stop is cleared first, then signed.
+    assert!(db.clear_stop(ROBOT).unwrap());
+    let bytes = sign_kill(&key, &counter, ROBOT, "robot-host", KillAction::Release, system_wall_ms()).unwrap();
+    publish_raw(url, &bytes);
+    counter.sync().unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || !after_crash.s.executor.latch.is_engaged()),
+        "{:?}",
+        after_crash.sink.stats()
+    );
+    let sent = holder.sent();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(holder.sent(), sent, "nothing re-sent after the release");
+    assert!(!after_crash.s.executor.latch.is_engaged(), "{:?}", after_crash.sink.stats());
+    // Only the broker's crash may show (as a connection error), never a
+    // signing, database or publishing error of a stop.
+    let last = holder.last_error();
+    assert!(!last.as_deref().is_some_and(|e| e.starts_with("stop")), "{last:?}");
+}
+
+#[test]
+fn the_host_holds_a_stop_past_the_window_and_across_a_mosquitto_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mut m) = Mosquitto::start(dir.path()) else { return };
+    let url = m.url();
+    stop_hold_scenario(&url, &dir.path().join("host"), || {
+        m.kill9();
+        m.restart();
+    });
+}
+
+#[cfg(feature = "embedded-broker")]
+#[test]
+fn the_host_holds_a_stop_past_the_window_over_the_embedded_broker() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = embedded::start(([127, 0, 0, 1], free_port()).into()).unwrap();
+    // The embedded broker keeps retained messages in memory only; the
+    // holder's re-sent engage is what a new robot gets.
+    stop_hold_scenario(&format!("mqtt://{}", b.addr), &dir.path().join("host"), || {});
 }
 
 /// The operator link over MQTT: the host's signed heartbeats keep a robot

@@ -7,21 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn robot(args: &[&str]) -> Output {
-    common::command(env!("CARGO_BIN_EXE_robot"))
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::null())
-        .output()
-        .expect("robot runs")
-}
+use common::{robot, root};
 
 fn lines(b: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(b).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()

@@ -150,6 +150,12 @@ pub struct BeamConfig {
     pub name_bonus: f32,
     /// Added again when a whole multi-word name is complete.
     pub phrase_bonus: f32,
+    /// Added (negative) for a word boundary the acoustic model did not
+    /// write: with an LM, a letter that follows a complete lexicon word may
+    /// also start a new word. Small models trained on few voices often run
+    /// words together on an unfamiliar voice ("turnleft"); `None` turns
+    /// the boundary off.
+    pub implicit_space: Option<f32>,
 }
 
 impl Default for BeamConfig {
@@ -157,12 +163,13 @@ impl Default for BeamConfig {
         BeamConfig {
             beam: 16,
             prune: 10.0,
-            lm_weight: 1.0,
+            lm_weight: 0.7,
             word_bonus: 2.5,
             oov_penalty: -10.0,
             vocab_bonus: 1.0,
             name_bonus: 2.0,
             phrase_bonus: 2.0,
+            implicit_space: Some(-1.0),
         }
     }
 }
@@ -212,6 +219,14 @@ impl Hyp {
     fn total(&self) -> f32 {
         lse(self.p_b, self.p_nb)
     }
+}
+
+/// The prefix-tree node for `parent` followed by class `c`, made on first use.
+fn child_of(nodes: &mut Vec<(u32, usize)>, children: &mut HashMap<(u32, usize), u32>, parent: u32, c: usize) -> u32 {
+    *children.entry((parent, c)).or_insert_with(|| {
+        nodes.push((parent, c));
+        (nodes.len() - 1) as u32
+    })
 }
 
 /// CTC prefix beam search with a word LM and biasing.
@@ -302,6 +317,25 @@ impl BeamDecoder {
         add
     }
 
+    /// `h` extended by the letter class `c`: steps the lexicon trie (the
+    /// OOV penalty once it falls off).
+    fn start_letter(&self, mut k: Hyp, c: usize) -> Hyp {
+        k.in_word = true;
+        let byte = self.alphabet.symbols[c];
+        let stepped = k.trie.and_then(|s| self.lm.trie_step(s, byte));
+        if k.trie.is_some() && stepped.is_none() && self.has_lm {
+            k.extra += self.config.oov_penalty;
+        }
+        k.trie = stepped;
+        k
+    }
+
+    /// Whether the word `h` is spelling is a whole lexicon word (so a
+    /// boundary may follow it).
+    fn ends_word(&self, h: &Hyp) -> bool {
+        self.has_lm && h.in_word && h.trie.and_then(|s| self.lm.trie_word(s)).is_some()
+    }
+
     /// The best transcript of `lp` (which must have this alphabet's classes).
     pub fn decode(&self, lp: &LogProbs) -> Decoded {
         if lp.classes() != self.alphabet.classes() || lp.frames() == 0 {
@@ -354,30 +388,29 @@ impl BeamDecoder {
                         continue;
                     }
                     let p = if Some(c) == last { h.p_b + lpc } else { total + lpc };
-                    let key = (h.node, c);
-                    let child = match children.get(&key) {
-                        Some(&n) => n,
-                        None => {
-                            let n = nodes.len() as u32;
-                            nodes.push((h.node, c));
-                            children.insert(key, n);
-                            n
+                    if let (Some(penalty), Some(sp)) = (self.config.implicit_space, space) {
+                        if Some(c) != space && self.ends_word(h) {
+                            // The same frames read as "word, boundary, letter".
+                            let gap = child_of(&mut nodes, &mut children, h.node, sp);
+                            let mut k = Hyp { node: gap, p_b: f32::NEG_INFINITY, p_nb: f32::NEG_INFINITY, ..*h };
+                            k.extra += self.finish_word(&mut k);
+                            k.node = child_of(&mut nodes, &mut children, gap, c);
+                            let entry = next.entry(k.node).or_insert_with(|| self.start_letter(k, c));
+                            // The penalty goes with this path's probability:
+                            // the node's other terms depend on its text only,
+                            // and a written boundary reaches the same node.
+                            entry.p_nb = lse(entry.p_nb, p + penalty);
                         }
-                    };
+                    }
+                    let child = child_of(&mut nodes, &mut children, h.node, c);
                     let entry = next.entry(child).or_insert_with(|| {
                         let mut k = Hyp { node: child, p_b: f32::NEG_INFINITY, p_nb: f32::NEG_INFINITY, ..*h };
                         if Some(c) == space {
                             k.extra += self.finish_word(&mut k);
+                            k
                         } else {
-                            k.in_word = true;
-                            let byte = self.alphabet.symbols[c];
-                            let stepped = k.trie.and_then(|s| self.lm.trie_step(s, byte));
-                            if k.trie.is_some() && stepped.is_none() && self.has_lm {
-                                k.extra += self.config.oov_penalty;
-                            }
-                            k.trie = stepped;
+                            self.start_letter(k, c)
                         }
-                        k
                     });
                     entry.p_nb = lse(entry.p_nb, p);
                 }

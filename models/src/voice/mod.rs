@@ -16,6 +16,7 @@ pub mod ring;
 pub mod stt;
 pub mod vad;
 pub mod wav;
+pub mod wer;
 pub mod wyoming;
 
 use std::collections::VecDeque;

@@ -31,8 +31,11 @@ use anyhow::Context;
 use robot_models::brain::PlanStatus;
 use serde_json::{json, Value as Json};
 
+use robot_models::voice::wer::{edit_distance, wer_words};
+
 use super::eval::{plan_matches, read_cases, Case};
-use super::plan::{load_bias, load_stt, AudioFront};
+use super::plan::{load_bias, AudioFront};
+use super::stt::open_stt;
 
 #[derive(clap::Args)]
 pub struct EvalVoiceArgs {
@@ -92,32 +95,6 @@ pub fn read_voice_cases(text: &str, dir: &Path) -> anyhow::Result<Vec<VoiceCase>
         out.push(VoiceCase { case, wav: dir.join(wav), voice, noise_snr_db });
     }
     Ok(out)
-}
-
-/// Words for WER: normalized, lower case, punctuation tokens dropped.
-pub fn wer_words(text: &str) -> Vec<String> {
-    robot_models::normalize::normalize(text)
-        .text
-        .to_lowercase()
-        .split_whitespace()
-        .filter(|t| t.chars().any(char::is_alphanumeric))
-        .map(str::to_string)
-        .collect()
-}
-
-/// Word-level edit distance (substitutions, insertions, deletions).
-pub fn edit_distance(reference: &[String], hypothesis: &[String]) -> usize {
-    let mut prev: Vec<usize> = (0..=hypothesis.len()).collect();
-    let mut cur = vec![0; hypothesis.len() + 1];
-    for (i, r) in reference.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, h) in hypothesis.iter().enumerate() {
-            let sub = prev[j] + usize::from(r != h);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[hypothesis.len()]
 }
 
 /// The noise bucket of a case.
@@ -194,7 +171,7 @@ pub fn run(a: EvalVoiceArgs) -> anyhow::Result<ExitCode> {
     let board = super::load_board(&a.board.clone().unwrap_or_else(super::default_board))?;
     let mut brain = super::plan::load_brain(&board, a.brain.as_deref())?;
     let bias = load_bias(&board, a.memory.as_deref())?;
-    let mut front = AudioFront::load(a.vad.as_deref(), load_stt(a.stt.as_deref(), a.asr.as_deref())?, bias)?;
+    let mut front = AudioFront::load(a.vad.as_deref(), open_stt(a.stt.as_deref(), a.asr.as_deref())?, bias)?;
 
     let (mut all, mut clean, mut noisy) = (Tally::default(), Tally::default(), Tally::default());
     let mut levels: Vec<(String, Tally)> = Vec::new();
@@ -298,25 +275,6 @@ pub fn run(a: EvalVoiceArgs) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn w(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
-
-    #[test]
-    fn edit_distance_counts_word_edits() {
-        assert_eq!(edit_distance(&w("a b c"), &w("a b c")), 0);
-        assert_eq!(edit_distance(&w("a b c"), &w("a x c")), 1);
-        assert_eq!(edit_distance(&w("a b c"), &w("a c")), 1);
-        assert_eq!(edit_distance(&w("a b c"), &w("")), 3);
-        assert_eq!(edit_distance(&w(""), &w("a b")), 2);
-    }
-
-    #[test]
-    fn wer_words_normalizes_numbers_and_drops_punctuation() {
-        assert_eq!(wer_words("Drive forward two meters!"), wer_words("drive forward 2 meters"));
-        assert!(wer_words("stop , now .").iter().all(|t| t != "," && t != "."));
-    }
 
     #[test]
     fn voice_cases_need_a_wav_and_resolve_it() {

@@ -17,7 +17,8 @@ use clap::{Args, Subcommand};
 use robot_runtime::host::commands::{self, KillAction};
 use robot_runtime::host::operator_beat::BeatTarget;
 use robot_runtime::host::{
-    sign_kill, HostConfig, HostDaemon, HostDb, KillCounter, OperatorBeat, OperatorBeatConfig, DEFAULT_BEAT_PERIOD,
+    sign_kill, HoldTarget, HostConfig, HostDaemon, HostDb, KillCounter, OperatorBeat, OperatorBeatConfig,
+    StopHoldConfig, StopHolder, DEFAULT_BEAT_PERIOD,
 };
 use robot_runtime::memory::{MemoryStore, StoreConfig};
 use robot_runtime::recorder::Recorder;
@@ -66,6 +67,14 @@ pub struct HostArgs {
     /// at L0 to L3 when they stop coming (docs/remote-kill.md).
     #[arg(long, value_name = "ROBOT=KEYFILE")]
     heartbeat: Vec<String>,
+    /// Keep ROBOT's operator stops standing (daemon only): while `robot
+    /// host kill` has stopped it and no `robot host release` has cleared
+    /// the stop, re-sign the engage every 10 s with its kill-switch key,
+    /// ROBOT=KEYFILE, so a robot that connects at any moment, or a broker
+    /// that lost its retained messages, still stops. Repeatable; the robots
+    /// of --heartbeat are held too.
+    #[arg(long, value_name = "ROBOT=KEYFILE")]
+    stop_key: Vec<String>,
     /// Milliseconds between operator heartbeats.
     #[arg(long, default_value_t = DEFAULT_BEAT_PERIOD.as_millis() as u64, value_name = "MS")]
     heartbeat_ms: u64,
@@ -120,7 +129,7 @@ struct KillSource {
     #[arg(long)]
     signed: Option<PathBuf>,
     /// Who signs (with --key): the robot keeps its replay counter per issuer.
-    #[arg(long, default_value = "robot-host", requires = "key")]
+    #[arg(long, default_value = KILL_ISSUER, requires = "key")]
     issuer: String,
     /// Folder of the per-robot counter files (with --key). Default:
     /// `kill-counters/` beside the host database (--db).
@@ -174,8 +183,8 @@ pub fn run(a: HostArgs) -> anyhow::Result<ExitCode> {
             } else {
                 let now = wall_ms() as i64;
                 println!(
-                    "{:<20} {:<8} {:>10} {:>9} {:>9}  last seen",
-                    "robot", "presence", "synced", "records", "pending"
+                    "{:<20} {:<8} {:<7} {:>10} {:>9} {:>9}  last seen",
+                    "robot", "presence", "stop", "synced", "records", "pending"
                 );
                 for r in rows {
                     let pending = r
@@ -184,9 +193,10 @@ pub fn run(a: HostArgs) -> anyhow::Result<ExitCode> {
                         .and_then(|t| t["outbox_pending"].as_i64())
                         .map_or("-".to_string(), |p| p.to_string());
                     let ago = (now - r.last_seen_ms).max(0) / 1000;
+                    let stop = if r.stopped { "STOPPED" } else { "-" };
                     println!(
-                        "{:<20} {:<8} {:>10} {:>9} {:>9}  {ago} s ago",
-                        r.robot_id, r.presence, r.held_through, r.records, pending
+                        "{:<20} {:<8} {:<7} {:>10} {:>9} {:>9}  {ago} s ago",
+                        r.robot_id, r.presence, stop, r.held_through, r.records, pending
                     );
                 }
             }
@@ -230,6 +240,23 @@ pub fn run(a: HostArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn kill(a: &HostArgs, robot: &str, how: &KillSource, action: KillAction) -> anyhow::Result<ExitCode> {
+    // The fleet's list of stops (held by a daemon with --stop-key): a stop
+    // is written down before it goes out, and a database error never keeps
+    // it from going out; a release deletes it before it is signed, and does
+    // not go out if that fails, since a holding daemon would stop the robot
+    // again.
+    match action {
+        KillAction::Kill => {
+            if let Err(e) = HostDb::open(&a.db).and_then(|db| db.record_stop(robot, &how.issuer, wall_ms() as i64)) {
+                eprintln!("warning: the stop is not recorded in {} ({e}); no host will hold it", a.db.display());
+            }
+        }
+        KillAction::Release => {
+            let db = open_db(&a.db)?;
+            db.clear_stop(robot).with_context(|| format!("cannot clear the stop of {robot} in {}", a.db.display()))?;
+        }
+        KillAction::Heartbeat => {}
+    }
     let (bytes, counter) = match (&how.key, &how.signed) {
         (Some(key_file), _) => {
             let loaded = KillKey::from_file(key_file)?;
@@ -282,6 +309,11 @@ fn counters_dir(db: &Path) -> PathBuf {
     db.parent().unwrap_or(Path::new("")).join("kill-counters")
 }
 
+/// The issuer of `robot host kill|release` by default, and of the engages a
+/// daemon re-signs to hold a stop (the same counter file, see
+/// `host/stop_hold.rs`).
+const KILL_ISSUER: &str = "robot-host";
+
 /// The issuer of the host's operator heartbeats. Not the issuer of `robot
 /// host kill` (`robot-host` by default): the robot keeps one counter per
 /// issuer, and a heartbeat signed after a stop but delivered before it
@@ -311,6 +343,29 @@ fn start_heartbeats(a: &HostArgs, b: &BrokerConfig) -> anyhow::Result<Option<Ope
     Ok(Some(OperatorBeat::start(c)?))
 }
 
+/// `--stop-key ROBOT=KEYFILE ...` and the robots of `--heartbeat`: the
+/// stops this daemon keeps standing, if any.
+fn start_holds(a: &HostArgs, b: &BrokerConfig) -> anyhow::Result<Option<StopHolder>> {
+    let mut c = StopHoldConfig::new(b.clone(), format!("{}-hold", a.client_id), KILL_ISSUER, a.db.clone());
+    for spec in a.stop_key.iter().chain(&a.heartbeat) {
+        let Some((robot, key_file)) = spec.split_once('=') else {
+            bail!("{spec}: expected ROBOT=KEYFILE");
+        };
+        if c.targets.iter().any(|t| t.robot_id == robot) {
+            continue;
+        }
+        let loaded = KillKey::from_file(key_file)?;
+        let counter = KillCounter::new(counters_dir(&a.db), robot, KILL_ISSUER)?;
+        c.targets.push(HoldTarget { robot_id: robot.to_string(), key: loaded.key, counter });
+    }
+    if c.targets.is_empty() {
+        return Ok(None);
+    }
+    let names: Vec<&str> = c.targets.iter().map(|t| t.robot_id.as_str()).collect();
+    println!("holding operator stops of {} (re-signed every {} s)", names.join(", "), c.period.as_secs());
+    Ok(Some(StopHolder::start(c).with_context(|| format!("cannot hold stops from {}", a.db.display()))?))
+}
+
 fn daemon(a: &HostArgs) -> anyhow::Result<ExitCode> {
     let url = match (&a.mqtt, a.no_embedded_broker) {
         (Some(u), _) => u.clone(),
@@ -319,6 +374,7 @@ fn daemon(a: &HostArgs) -> anyhow::Result<ExitCode> {
     };
     let b = broker(Some(&url), a.mqtt_ca.as_deref())?;
     let beats = start_heartbeats(a, &b)?;
+    let holds = start_holds(a, &b)?;
     let mut c = HostConfig::new(b, &a.db);
     c.client_id = a.client_id.clone();
     c.share_group = a.share_group.clone();
@@ -338,6 +394,7 @@ fn daemon(a: &HostArgs) -> anyhow::Result<ExitCode> {
             s.places_pushed,
             s.last_error
                 .or_else(|| beats.as_ref().and_then(OperatorBeat::last_error))
+                .or_else(|| holds.as_ref().and_then(StopHolder::last_error))
                 .map(|e| format!(" | last error: {e}"))
                 .unwrap_or_default()
         );

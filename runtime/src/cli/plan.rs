@@ -63,12 +63,6 @@ pub struct PlanArgs {
 /// Exit status of `robot plan --audio` when the recording holds no speech.
 pub const NO_SPEECH_EXIT: u8 = 3;
 
-/// Loads the speech-to-text engine. `--stt` plugs in here: the lead
-/// replaces this body with `super::stt::open_stt(stt, asr_dir)`.
-pub fn load_stt(stt: Option<&str>, asr_dir: Option<&Path>) -> anyhow::Result<Box<dyn SpeechToText>> {
-    super::stt::open_stt(stt, asr_dir)
-}
-
 /// The board's bias plus the names in the memory file, when given (it must exist).
 pub fn load_bias(board: &BoardFile, memory: Option<&Path>) -> anyhow::Result<Bias> {
     let mut names = Vec::new();
@@ -132,7 +126,7 @@ impl AudioFront {
 fn run_audio(a: &PlanArgs, path: &Path, board: &BoardFile) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut brain = load_brain(board, a.brain.as_deref())?;
-    let stt = load_stt(a.stt.as_deref(), a.asr.as_deref())?;
+    let stt = super::stt::open_stt(a.stt.as_deref(), a.asr.as_deref())?;
     let bias = load_bias(board, a.memory.as_deref())?;
     let mut front = AudioFront::load(a.vad.as_deref(), stt, bias)?;
     let load_ms = started.elapsed().as_secs_f64() * 1e3;

@@ -22,12 +22,13 @@ use crate::sync::protocol::{self, PlaceVersion, Verdict};
 use crate::sync::wire::{self, Event, FleetPlace, MemoryAck, MemoryUp, Presence, RecordBody};
 
 /// The schema version this runtime writes.
-pub const HOST_SCHEMA_VERSION: i64 = 1;
+pub const HOST_SCHEMA_VERSION: i64 = 2;
 
 /// Events kept per database; older ones are deleted as new ones arrive.
 pub const MAX_EVENTS: i64 = 10_000;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE robots (
         robot_id        TEXT    PRIMARY KEY,
         presence        TEXT    NOT NULL DEFAULT 'unknown',
@@ -71,7 +72,15 @@ const MIGRATIONS: &[&str] = &[r#"
         kind      TEXT    NOT NULL,
         body      TEXT    NOT NULL
     );
-"#];
+"#,
+    r#"
+    CREATE TABLE stops (
+        robot_id  TEXT    PRIMARY KEY,
+        since_ms  INTEGER NOT NULL,
+        by        TEXT    NOT NULL
+    );
+"#,
+];
 
 /// What applying one batch did.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +110,9 @@ pub struct RobotRow {
     pub held_through: i64,
     pub records: i64,
     pub telemetry: Option<serde_json::Value>,
+    /// Whether an operator stop of this robot stands (`robot host kill`,
+    /// until `robot host release`).
+    pub stopped: bool,
 }
 
 /// One mirrored record.
@@ -283,12 +295,49 @@ impl HostDb {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Record that the operator stopped `robot_id` (`robot host kill`).
+    /// Recorded before the engage is published, so a host holding stops
+    /// ([`super::StopHolder`]) keeps re-sending it even if that publish
+    /// fails. A robot already stopped keeps its first time.
+    pub fn record_stop(&self, robot_id: &str, by: &str, now_ms: i64) -> Result<(), HostError> {
+        crate::sync::topics::validate_robot_id(robot_id)?;
+        self.conn.execute(
+            "INSERT INTO stops (robot_id, since_ms, by) VALUES (?1, ?2, ?3) ON CONFLICT (robot_id) DO NOTHING",
+            params![robot_id, now_ms, by],
+        )?;
+        Ok(())
+    }
+
+    /// Forget `robot_id`'s stop (`robot host release`), before the release
+    /// is signed: see [`super::stop_hold`] for why the order matters.
+    /// Whether there was one.
+    pub fn clear_stop(&self, robot_id: &str) -> Result<bool, HostError> {
+        Ok(self.conn.execute("DELETE FROM stops WHERE robot_id = ?1", params![robot_id])? > 0)
+    }
+
+    /// Whether the operator's stop of `robot_id` stands.
+    pub fn is_stopped(&self, robot_id: &str) -> Result<bool, HostError> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM stops WHERE robot_id = ?1", params![robot_id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Every standing stop: robot id and since when (ms), by robot id.
+    pub fn stops(&self) -> Result<Vec<(String, i64)>, HostError> {
+        let mut stmt = self.conn.prepare("SELECT robot_id, since_ms FROM stops ORDER BY robot_id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The fleet view: every robot with its presence and sync progress.
     pub fn robots(&self) -> Result<Vec<RobotRow>, HostError> {
         let mut stmt = self.conn.prepare(
             "SELECT r.robot_id, r.presence, r.presence_at_ms, r.last_seen_ms, r.epoch, \
              COALESCE(s.held_through, 0), \
-             (SELECT COUNT(*) FROM records c WHERE c.robot_id = r.robot_id AND c.epoch = r.epoch), r.telemetry \
+             (SELECT COUNT(*) FROM records c WHERE c.robot_id = r.robot_id AND c.epoch = r.epoch), r.telemetry, \
+             EXISTS (SELECT 1 FROM stops t WHERE t.robot_id = r.robot_id) \
              FROM robots r LEFT JOIN streams s ON s.robot_id = r.robot_id AND s.epoch = r.epoch ORDER BY r.robot_id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -302,6 +351,7 @@ impl HostDb {
                 held_through: r.get(5)?,
                 records: r.get(6)?,
                 telemetry: telemetry.and_then(|t| serde_json::from_str(&t).ok()),
+                stopped: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -418,4 +468,38 @@ fn search_text(b: &RecordBody) -> String {
         RecordBody::Oversize { table, bytes } => format!("oversize {table} {bytes}"),
     };
     s.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stops_are_recorded_once_listed_and_cleared() {
+        let db = HostDb::in_memory().unwrap();
+        assert!(!db.is_stopped("rover-1").unwrap());
+        db.record_stop("rover-1", "console", 1_000).unwrap();
+        db.record_stop("rover-1", "console", 2_000).unwrap();
+        db.record_stop("rover-2", "console", 3_000).unwrap();
+        assert!(db.is_stopped("rover-1").unwrap());
+        assert_eq!(db.stops().unwrap(), vec![("rover-1".to_string(), 1_000), ("rover-2".to_string(), 3_000)]);
+        assert!(db.clear_stop("rover-1").unwrap());
+        assert!(!db.clear_stop("rover-1").unwrap());
+        assert!(!db.is_stopped("rover-1").unwrap());
+        assert!(db.record_stop("robots/#", "console", 0).is_err(), "not a robot id");
+    }
+
+    #[test]
+    fn a_version_1_database_gains_the_stops_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("host.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch("PRAGMA user_version = 1").unwrap();
+        }
+        let db = HostDb::open(&path).unwrap();
+        db.record_stop("rover-1", "console", 5).unwrap();
+        assert!(db.is_stopped("rover-1").unwrap());
+    }
 }

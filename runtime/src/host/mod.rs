@@ -3,7 +3,8 @@
 //! view, shares places between robots (last writer wins by hybrid logical
 //! clock), and sends commands and kill-switch messages ([`commands`], signed
 //! with a persisted counter by [`kill_counter`]), and the operator
-//! heartbeats that keep robots at operator levels running ([`operator_beat`]).
+//! heartbeats that keep robots at operator levels running ([`operator_beat`]);
+//! it keeps every operator stop standing by re-signing it ([`stop_hold`]).
 //!
 //! The daemon ([`HostDaemon`]) keeps no state of its own beyond its MQTT
 //! connection: everything another host instance would need is in the
@@ -17,13 +18,16 @@ pub mod db;
 pub mod embedded;
 pub mod kill_counter;
 pub mod operator_beat;
+mod periodic;
 pub mod semantic;
+pub mod stop_hold;
 
 pub use daemon::{HostConfig, HostDaemon, HostStatus};
 pub use db::{Applied, HostDb, MirrorRecord, RobotRow};
 pub use kill_counter::{sign_kill, KillCounter};
 pub use operator_beat::{OperatorBeat, OperatorBeatConfig, DEFAULT_BEAT_PERIOD};
 pub use semantic::MirrorHit;
+pub use stop_hold::{HoldTarget, StopHoldConfig, StopHolder, DEFAULT_HOLD_PERIOD};
 
 /// Why a host operation failed.
 #[derive(Debug, thiserror::Error)]

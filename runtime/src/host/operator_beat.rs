@@ -13,16 +13,13 @@
 //! timeout (the board's `operator_heartbeat_s`, 2 s by default) should be
 //! several periods long.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, QoS};
-use tokio::time::MissedTickBehavior;
 
 use super::commands::KillAction;
 use super::kill_counter::{sign_kill, KillCounter};
+use super::periodic::{Periodic, Shared};
 use super::HostError;
 use crate::remote::{system_wall_ms, KillKey};
 use crate::sync::topics::{self, Leaf};
@@ -70,25 +67,11 @@ impl OperatorBeatConfig {
     }
 }
 
-#[derive(Debug, Default)]
-struct Shared {
-    stop: AtomicBool,
-    sent: AtomicU64,
-    last_error: Mutex<Option<String>>,
-}
-
-impl Shared {
-    fn error(&self, e: impl std::fmt::Display) {
-        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-    }
-}
-
 /// The running heartbeat sender (its own thread and MQTT connection);
 /// stops when dropped.
 #[derive(Debug)]
 pub struct OperatorBeat {
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    inner: Periodic,
 }
 
 impl OperatorBeat {
@@ -96,52 +79,25 @@ impl OperatorBeat {
     /// network trouble later is retried and shows in
     /// [`OperatorBeat::last_error`].
     pub fn start(c: OperatorBeatConfig) -> Result<OperatorBeat, HostError> {
-        if c.period.is_zero() {
-            return Err(HostError::Invalid("the heartbeat period must be above zero".into()));
-        }
         for t in &c.targets {
             topics::validate_robot_id(&t.robot_id)?;
         }
         let opts = c.broker.mqtt_options(&c.client_id, None, true)?;
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let shared = Arc::new(Shared::default());
-        let sh = shared.clone();
-        let thread = std::thread::Builder::new().name("operator-beat".into()).spawn(move || {
-            rt.block_on(async move {
-                let (client, mut el) = AsyncClient::new(opts, 16);
-                let errors = sh.clone();
-                // The event loop reconnects on the next poll after an error;
-                // the pause keeps a dead broker from spinning a core.
-                let poller = tokio::spawn(async move {
-                    loop {
-                        if let Err(e) = el.poll().await {
-                            errors.error(e);
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                        }
-                    }
-                });
-                let mut tick = tokio::time::interval(c.period);
-                tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-                while !sh.stop.load(Ordering::SeqCst) {
-                    tick.tick().await;
-                    for t in &c.targets {
-                        beat(&client, &c.issuer, t, (c.wall_ms)(), &sh);
-                    }
-                }
-                let _ = client.try_disconnect();
-                poller.abort();
-            });
+        let inner = Periodic::start("operator-beat", opts, c.period, move |client, sh| {
+            for t in &c.targets {
+                beat(client, &c.issuer, t, (c.wall_ms)(), sh);
+            }
         })?;
-        Ok(OperatorBeat { shared, thread: Some(thread) })
+        Ok(OperatorBeat { inner })
     }
 
     /// Heartbeats handed to the connection so far.
     pub fn sent(&self) -> u64 {
-        self.shared.sent.load(Ordering::SeqCst)
+        self.inner.sent()
     }
 
     pub fn last_error(&self) -> Option<String> {
-        self.shared.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner.last_error()
     }
 }
 
@@ -153,21 +109,10 @@ fn beat(client: &AsyncClient, issuer: &str, t: &BeatTarget, now_ms: u64, sh: &Sh
     // QoS 0, not retained: a late heartbeat is worth nothing, and a retained
     // one would replace a retained stop at the broker.
     match client.try_publish(topics::topic(&t.robot_id, Leaf::Kill), QoS::AtMostOnce, false, bytes) {
-        Ok(()) => {
-            sh.sent.fetch_add(1, Ordering::SeqCst);
-        }
+        Ok(()) => sh.sent_one(),
         Err(e) => sh.error(format!("heartbeat for {}: {e}", t.robot_id)),
     }
     if let Err(e) = t.counter.sync() {
         sh.error(format!("heartbeat counter for {}: {e}", t.robot_id));
-    }
-}
-
-impl Drop for OperatorBeat {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }

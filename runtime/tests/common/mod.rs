@@ -1,7 +1,8 @@
 //! Shared by the runtime's integration tests that start processes.
 
 use std::ffi::OsStr;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 /// A command for a binary built by this workspace. Binaries cross-built for
 /// aarch64 and run under user-mode emulation (tests/aarch64.sh) cannot be
@@ -19,4 +20,29 @@ pub fn command(bin: impl AsRef<OsStr>) -> Command {
         }
         None => Command::new(bin),
     }
+}
+
+// Each test crate compiles this module and uses only some of it.
+
+/// The workspace root (the binary's working directory in these tests).
+#[allow(dead_code)]
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs `robot ARGS` from the workspace root, stdin closed.
+#[allow(dead_code)]
+pub fn robot(args: &[&str]) -> Output {
+    command(env!("CARGO_BIN_EXE_robot"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("the robot binary runs")
+}
+
+/// Output bytes as text.
+#[allow(dead_code)]
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
 }

@@ -31,8 +31,24 @@ fn bench_top_k(c: &mut Criterion) {
                 b.iter(|| kernels::top_k_i8_on(path, black_box(matrix), scales, DIM, black_box(&query), 0.01, K))
             });
         }
+        // One pass over the same bytes with no arithmetic: the memory
+        // bandwidth ceiling a search of this size can approach.
+        group.bench_function("read_only", |b| b.iter(|| read_pass(black_box(matrix))));
         group.finish();
     }
+}
+
+/// Sums the bytes as 64-bit words: the compiler vectorises it, and it does
+/// far less work per byte than any dot product.
+fn read_pass(bytes: &[i8]) -> u64 {
+    let mut acc = [0u64; 4];
+    for chunk in bytes.chunks_exact(32) {
+        for (k, a) in acc.iter_mut().enumerate() {
+            let word: [u8; 8] = std::array::from_fn(|i| chunk[8 * k + i] as u8);
+            *a = a.wrapping_add(u64::from_le_bytes(word));
+        }
+    }
+    acc.iter().fold(0, |s, &a| s.wrapping_add(a))
 }
 
 fn bench_decoding(c: &mut Criterion) {

@@ -12,7 +12,7 @@ use robot_hal::board::BoardFile;
 use robot_hal::tools::ArgType;
 use robot_models::voice::Bias;
 
-use crate::memory::{MemoryError, MemoryStore, ObjectFilter};
+use crate::memory::{MemoryError, MemoryStore};
 
 /// Words of commands to any robot, whatever its tools.
 pub const COMMAND_WORDS: &[&str] = &[
@@ -146,7 +146,7 @@ pub fn bias_for(board: &BoardFile, names: &[String]) -> Bias {
 /// Place names and object labels the memory store knows.
 pub fn memory_names(store: &MemoryStore) -> Result<Vec<String>, MemoryError> {
     let mut out: Vec<String> = store.places()?.into_iter().map(|p| p.name).collect();
-    out.extend(store.objects(&ObjectFilter::default())?.into_iter().map(|o| o.label));
+    out.extend(store.object_labels()?);
     Ok(out)
 }
 

@@ -300,6 +300,7 @@ fn work(s: Settings, spec: SourceSpec, stop: &AtomicBool, ready: &mpsc::Sender<(
         None => Vec::new(),
     };
     let bias = bias_for(&s.board, &names);
+    let board = s.board.clone();
     let mut robot = Robot::bind(s.board, &s.board_path, recorder, s.yes)?;
     if let Some(st) = store {
         robot.executor().attach_memory(st)?;
@@ -317,6 +318,8 @@ fn work(s: Settings, spec: SourceSpec, stop: &AtomicBool, ready: &mpsc::Sender<(
         stt,
         brain,
         bias,
+        board,
+        names,
         robot,
         confirmer,
         wake: s.wake.as_deref().map(WakeGate::new).transpose()?,
@@ -380,6 +383,9 @@ struct Loop {
     stt: Box<dyn SpeechToText>,
     brain: Brain,
     bias: Bias,
+    /// The board and the memory names [`Loop::bias`] was built from.
+    board: BoardFile,
+    names: Vec<String>,
     robot: Robot,
     confirmer: Box<dyn Confirmer>,
     wake: Option<WakeGate>,
@@ -387,9 +393,26 @@ struct Loop {
 }
 
 impl Loop {
+    /// Places remembered since the last utterance (by this robot, or
+    /// merged from the fleet) are heard from now on: the names are read
+    /// again from memory, a small indexed query, and the bias is rebuilt
+    /// only when they changed. A read error keeps the names it had.
+    fn refresh_names(&mut self) {
+        let Some(store) = self.robot.executor().memory() else { return };
+        match memory_names(store) {
+            Ok(names) if names != self.names => {
+                self.bias = bias_for(&self.board, &names);
+                self.names = names;
+            }
+            Ok(_) => {}
+            Err(e) => self.out.error(&format!("cannot read names from memory: {e}")),
+        }
+    }
+
     /// Transcribes, prints what was heard, and plans and runs a command.
     /// Recognition and planning failures are reported and the loop goes on.
     fn utterance(&mut self, seg: &Segment) -> anyhow::Result<()> {
+        self.refresh_names();
         let t = match self.stt.transcribe(&seg.samples, &self.bias) {
             Ok(t) => t,
             Err(e) => {

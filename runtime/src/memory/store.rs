@@ -346,6 +346,15 @@ impl MemoryStore {
         Ok(out)
     }
 
+    /// Every distinct object label, in order (what the speech recognizer
+    /// should expect to hear; one short query however many sightings).
+    pub fn object_labels(&self) -> Result<Vec<String>, MemoryError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare("SELECT DISTINCT label FROM objects_seen ORDER BY label")?;
+        let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+        Ok(rows)
+    }
+
     /// Objects seen, newest first, narrowed by `filter`.
     pub fn objects(&self, filter: &ObjectFilter) -> Result<Vec<ObjectSeen>, MemoryError> {
         let label = filter.label_contains.as_deref().map(|l| l.trim().to_lowercase()).unwrap_or_default();

@@ -93,6 +93,8 @@ fn objects_are_recorded_and_filtered() {
     assert_eq!(one[0].label, "red cup");
     // A label with SQL pattern characters is matched literally.
     assert!(s.objects(&ObjectFilter { label_contains: Some("%".into()), ..Default::default() }).unwrap().is_empty());
+    s.record_objects(&[det("red cup", 10.0, 1.0)], Pose::default(), 300).unwrap();
+    assert_eq!(s.object_labels().unwrap(), ["blue cup", "red ball", "red cup"], "each label once");
 }
 
 #[test]

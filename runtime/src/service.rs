@@ -7,9 +7,15 @@
 //! really up. `WATCHDOG=1` is sent by the control loop itself, and only while
 //! it judges itself healthy ([`Watchdog::should_ping`]): a loop that hangs,
 //! or a worker it supervises that died, stops the pings and systemd kills
-//! and restarts the service. `STOPPING=1` announces an orderly shutdown.
+//! and restarts the service. A worker that is alive but stuck (a device
+//! call that never returns) is caught by [`WorkerLiveness`]: idle, it checks
+//! in every loop turn; busy, it declares how long the program may take at
+//! most (the executor bounds every step by its timeout and retries), and a
+//! worker past that bound is judged hung. `STOPPING=1` announces an orderly
+//! shutdown.
 //! Without `NOTIFY_SOCKET` (a terminal, a test) every message is a no-op.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sd_notify::NotifyState;
@@ -127,6 +133,86 @@ impl Watchdog {
     }
 }
 
+/// How long an idle worker may go without checking in: its loop wakes
+/// every 100 ms, so this is dozens of missed turns.
+pub const IDLE_STALL: Duration = Duration::from_secs(5);
+
+/// Added to a busy worker's own bound before it is judged hung (planning,
+/// recording, and a loaded machine).
+pub const BUSY_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Activity {
+    Idle { seen: Instant },
+    Busy { since: Instant, until: Instant },
+}
+
+/// Why the control loop judges the worker hung.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stall {
+    /// Idle, and not seen for this long.
+    Silent(Duration),
+    /// Busy this long, past its bound plus [`BUSY_GRACE`].
+    Overdue(Duration),
+}
+
+impl std::fmt::Display for Stall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stall::Silent(d) => write!(f, "the idle worker has not checked in for {:.1} s", d.as_secs_f64()),
+            Stall::Overdue(d) => {
+                write!(f, "the worker has been running one command for {:.1} s, past its bound", d.as_secs_f64())
+            }
+        }
+    }
+}
+
+/// What the control loop knows of the worker, shared between the two
+/// threads. Times are passed in, never read here.
+#[derive(Debug)]
+pub struct WorkerLiveness {
+    activity: Mutex<Activity>,
+}
+
+impl WorkerLiveness {
+    pub fn new(now: Instant) -> WorkerLiveness {
+        WorkerLiveness { activity: Mutex::new(Activity::Idle { seen: now }) }
+    }
+
+    fn set(&self, a: Activity) {
+        *self.activity.lock().unwrap_or_else(|p| p.into_inner()) = a;
+    }
+
+    /// The worker is idle and alive (every turn of its loop).
+    pub fn idle(&self, now: Instant) {
+        self.set(Activity::Idle { seen: now });
+    }
+
+    /// The worker starts something that takes at most `bound`.
+    pub fn busy(&self, now: Instant, bound: Duration) {
+        let until = now.checked_add(bound.saturating_add(BUSY_GRACE)).unwrap_or(now + Duration::from_secs(86_400));
+        self.set(Activity::Busy { since: now, until });
+    }
+
+    /// The control loop's verdict at `now`.
+    pub fn check(&self, now: Instant) -> Result<(), Stall> {
+        match *self.activity.lock().unwrap_or_else(|p| p.into_inner()) {
+            Activity::Idle { seen } => {
+                let quiet = now.saturating_duration_since(seen);
+                if quiet > IDLE_STALL {
+                    return Err(Stall::Silent(quiet));
+                }
+            }
+            Activity::Busy { since, until } => {
+                if now > until {
+                    return Err(Stall::Overdue(now.saturating_duration_since(since)));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +259,27 @@ mod tests {
         n.ready("up").expect("no-op");
         n.watchdog().expect("no-op");
         n.stopping("bye").expect("no-op");
+    }
+
+    #[test]
+    fn a_worker_is_hung_when_silent_or_past_its_bound() {
+        let t0 = Instant::now();
+        let s = |n: u64| t0 + Duration::from_secs(n);
+        let w = WorkerLiveness::new(t0);
+        assert_eq!(w.check(s(5)), Ok(()));
+        assert_eq!(w.check(s(6)), Err(Stall::Silent(Duration::from_secs(6))));
+        w.idle(s(6));
+        assert_eq!(w.check(s(7)), Ok(()));
+        // A 60 s program: fine through its bound and the grace, hung after.
+        w.busy(s(10), Duration::from_secs(60));
+        assert_eq!(w.check(s(10 + 60 + 10)), Ok(()));
+        assert_eq!(w.check(s(10 + 60 + 11)), Err(Stall::Overdue(Duration::from_secs(71))));
+        assert!(w.check(s(10 + 60 + 11)).unwrap_err().to_string().contains("71.0 s"));
+        // Back to idle: healthy again.
+        w.idle(s(90));
+        assert_eq!(w.check(s(91)), Ok(()));
+        // An absurd bound does not overflow.
+        w.busy(s(92), Duration::MAX);
+        assert_eq!(w.check(s(50_000)), Ok(()));
     }
 }

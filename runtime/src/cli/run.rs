@@ -26,14 +26,14 @@ use robot_hal::board::{Backend, BoardFile, Level};
 use robot_hal::capability::{Clock, MonotonicClock};
 use robot_hal::program::{self, Program};
 use robot_hal::serial::SerialLink;
-use robot_models::brain::{Brain, PlanStatus};
+use robot_models::brain::{Brain, BrainError, PlanResult, PlanStatus};
 use robot_runtime::assets::INSTALLED_BOARD;
 use robot_runtime::backends::{gpio, serial};
 use robot_runtime::executor::{Confirmer, Executor, NoOperator, RunReport, RunStatus, YesToAll};
 use robot_runtime::policy::Source;
 use robot_runtime::recorder::{Event, Recorder};
 use robot_runtime::safety::{Cause, Latch, LineMonitor};
-use robot_runtime::service::{Notifier, Watchdog};
+use robot_runtime::service::{Notifier, Watchdog, WorkerLiveness};
 use robot_runtime::session::{SessionSpec, SimSession};
 
 /// How long shutdown waits for a running program to notice the latch.
@@ -229,10 +229,12 @@ fn serve(mut robot: Robot, brain: Option<Brain>, a: &RunArgs, what: &str) -> any
         })
         .context("cannot start the stdin reader")?;
     let worker_stop = stop.clone();
+    let liveness = Arc::new(WorkerLiveness::new(Instant::now()));
+    let worker_liveness = liveness.clone();
     let (yes, json, has_brain) = (a.yes, a.json, brain.is_some());
     let worker = std::thread::Builder::new()
         .name("worker".into())
-        .spawn(move || work(&mut robot, brain, &lines_rx, &worker_stop, yes, json))
+        .spawn(move || work(&mut robot, brain, &lines_rx, &worker_stop, &worker_liveness, yes, json))
         .context("cannot start the worker")?;
 
     let mut watchdog = notifier.watchdog_timeout().map(Watchdog::new);
@@ -250,16 +252,33 @@ fn serve(mut robot: Robot, brain: Option<Brain>, a: &RunArgs, what: &str) -> any
 
     let mut engaged = latch.is_engaged();
     let mut code = ExitCode::SUCCESS;
+    let mut hung = false;
     while !stop.load(Ordering::Relaxed) {
         // The worker ends only when told to stop; finished early, it panicked.
-        let healthy = !worker.is_finished();
-        if !healthy {
+        if worker.is_finished() {
             let msg = "the worker thread died; actuators made safe, exiting for systemd to restart";
             eprintln!("robot: {msg}");
             latch.engage(Cause::Software);
             report_io(notifier.status(msg));
             code = ExitCode::from(1);
             break;
+        }
+        // Alive but stuck (a device call that never returns): make the
+        // actuators safe through the latch, which needs no worker, and stop
+        // the pings so systemd restarts the service.
+        let stall = liveness.check(Instant::now());
+        let healthy = stall.is_ok();
+        if let Err(why) = stall {
+            if !hung {
+                hung = true;
+                let msg = format!("{why}; actuators made safe, watchdog pings stopped");
+                eprintln!("robot: {msg}");
+                latch.engage(Cause::Software);
+                report_io(notifier.status(&msg));
+            }
+        } else if hung {
+            hung = false;
+            eprintln!("robot: the worker is responsive again; an operator reset is needed");
         }
         if latch.is_engaged() != engaged {
             engaged = !engaged;
@@ -290,18 +309,29 @@ fn serve(mut robot: Robot, brain: Option<Brain>, a: &RunArgs, what: &str) -> any
     Ok(code)
 }
 
+/// The longest the brain may take to plan one utterance before the worker
+/// is judged hung (it takes well under a second on a Pi 4).
+const PLAN_BOUND: Duration = Duration::from_secs(30);
+
+fn plan_within(brain: &mut Brain, text: &str, liveness: &WorkerLiveness) -> Result<PlanResult, BrainError> {
+    liveness.busy(Instant::now(), PLAN_BOUND);
+    brain.plan(text)
+}
+
 /// Runs what arrives on stdin until told to stop.
 fn work(
     robot: &mut Robot,
     mut brain: Option<Brain>,
     lines: &mpsc::Receiver<String>,
     stop: &AtomicBool,
+    liveness: &WorkerLiveness,
     yes: bool,
     json: bool,
 ) {
     // Nobody at a terminal: stdin carries the commands, not the answers.
     let mut confirmer: Box<dyn Confirmer> = if yes { Box::new(YesToAll) } else { Box::new(NoOperator) };
     while !stop.load(Ordering::Relaxed) {
+        liveness.idle(Instant::now());
         let line = match lines.recv_timeout(Duration::from_millis(100)) {
             Ok(line) => line,
             Err(RecvTimeoutError::Timeout) => continue,
@@ -316,11 +346,15 @@ fn work(
             continue;
         }
         let report = match (program::parse(text), brain.as_mut()) {
-            (Ok(p), _) => robot.run_operator(text, &p, confirmer.as_mut()),
-            (Err(_), Some(b)) if !text.contains('(') => match b.plan(text) {
+            (Ok(p), _) => {
+                liveness.busy(Instant::now(), robot.executor().time_bound(&p));
+                robot.run_operator(text, &p, confirmer.as_mut())
+            }
+            (Err(_), Some(b)) if !text.contains('(') => match plan_within(b, text, liveness) {
                 Ok(plan) => match (plan.status, plan.program) {
                     (PlanStatus::Ok, Some(p)) => {
                         let ex = robot.executor();
+                        liveness.busy(Instant::now(), ex.time_bound(&p));
                         ex.record(Event::Input { source: "brain".into(), text: p.to_string() });
                         ex.run(&p, Source::Brain { confidence: plan.confidence }, confirmer.as_mut())
                     }

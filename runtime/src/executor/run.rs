@@ -127,6 +127,25 @@ impl Executor {
     }
 
     /// Check, confirm and run a program.
+    /// The longest [`Executor::run`] can spend on the steps of `program`:
+    /// each step's timeout (the tool's, else the board's) times its attempts,
+    /// summed. A supervisor uses it to tell a long program from a hung one
+    /// (`robot_runtime::service::WorkerLiveness`). Zero for a program that
+    /// cannot be unrolled: the run refuses it at once.
+    pub fn time_bound(&self, program: &Program) -> Duration {
+        let attempts = f64::from(1 + self.board.verify.retries);
+        let secs: f64 = program
+            .unrolled()
+            .unwrap_or_default()
+            .iter()
+            .map(|c| {
+                let spec = self.registry.get(&c.tool);
+                spec.and_then(|s| s.timeout_s).unwrap_or(self.board.verify.step_timeout_s) * attempts
+            })
+            .sum();
+        Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
+    }
+
     pub fn run(&mut self, program: &Program, source: Source, confirmer: &mut dyn Confirmer) -> RunReport {
         let steps_json = program.to_json().unwrap_or(Json::Null);
         self.episode.start(program.to_string(), self.clock.now());

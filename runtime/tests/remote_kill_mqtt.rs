@@ -580,9 +580,12 @@ fn stop_hold_scenario(url: &str, dir: &Path, mut broker_kill9: impl FnMut()) {
 
     // Three windows after the stop: the first engage is long stale.
     std::thread::sleep(Duration::from_secs(3));
-    let late = Robot::start_with_window(url, &dir.join("late"), window);
+    let mut late = Robot::start_with_window(url, &dir.join("late"), window);
     assert!(eventually(Duration::from_secs(5), || late.s.executor.latch.is_engaged()), "{:?}", late.sink.stats());
     assert_eq!(late.s.executor.latch.cause(), Some(Cause::Remote));
+    // Off the broker before the next robot with the same id (and client id)
+    // connects: two would keep taking the session from each other.
+    late.disconnect();
 
     // The broker dies without saving and comes back.
     broker_kill9();
@@ -594,7 +597,10 @@ fn stop_hold_scenario(url: &str, dir: &Path, mut broker_kill9: impl FnMut()) {
         holder.last_error()
     );
 
-    // The operator releases: the stop is cleared first, then signed.
+    // The operator releases: the stop is cleared first, then signed. A
+    // latch resets only once the robot's kill-switch line has been released
+    // for its debounce time, which starts when the robot does.
+    std::thread::sleep(Duration::from_secs(1));
     assert!(db.clear_stop(ROBOT).unwrap());
     let bytes = sign_kill(&key, &counter, ROBOT, "robot-host", KillAction::Release, system_wall_ms()).unwrap();
     publish_raw(url, &bytes);

@@ -291,6 +291,12 @@ fn binaries_scenario(url: &str, dir: &Path) {
     let counter = KillCounter::new(dir.join("kill-counters"), ROBOT, "robot-host").unwrap();
     assert!(counter.last().unwrap() > 0);
     assert!(HostDb::open(dir.join("fleet.db")).unwrap().is_stopped(ROBOT).unwrap());
+    // A release that cannot be sent leaves the stop recorded (and held).
+    let db_arg = dir.join("fleet.db");
+    let dead = ["release", ROBOT, "--key", key_s, "--mqtt", "mqtt://127.0.0.1:9", "--db", db_arg.to_str().unwrap()];
+    let o = common::command(env!("CARGO_BIN_EXE_robot")).arg("host").args(dead).stdin(Stdio::null()).output().unwrap();
+    assert!(!o.status.success());
+    assert!(HostDb::open(dir.join("fleet.db")).unwrap().is_stopped(ROBOT).unwrap());
     // A release signed by the host clears it (the line is not pressed),
     // and the recorded stop with it.
     host_kill(&url, dir, "release", &key);

@@ -175,7 +175,8 @@ pub fn run(a: HostArgs) -> anyhow::Result<ExitCode> {
     match a.what {
         None | Some(HostWhat::Run) => daemon(&a),
         Some(HostWhat::Status) => {
-            let rows = open_db(&a.db)?.robots()?;
+            let db = open_db(&a.db)?;
+            let rows = db.robots()?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else if rows.is_empty() {
@@ -186,7 +187,7 @@ pub fn run(a: HostArgs) -> anyhow::Result<ExitCode> {
                     "{:<20} {:<8} {:<7} {:>10} {:>9} {:>9}  last seen",
                     "robot", "presence", "stop", "synced", "records", "pending"
                 );
-                for r in rows {
+                for r in &rows {
                     let pending = r
                         .telemetry
                         .as_ref()
@@ -198,6 +199,14 @@ pub fn run(a: HostArgs) -> anyhow::Result<ExitCode> {
                         "{:<20} {:<8} {:<7} {:>10} {:>9} {:>9}  {ago} s ago",
                         r.robot_id, r.presence, stop, r.held_through, r.records, pending
                     );
+                }
+            }
+            if !a.json {
+                // A robot can be stopped before it ever connects.
+                let seen: Vec<&str> = rows.iter().map(|r| r.robot_id.as_str()).collect();
+                for (robot, since) in db.stops()?.into_iter().filter(|(r, _)| !seen.contains(&r.as_str())) {
+                    let ago = (wall_ms() as i64 - since).max(0) / 1000;
+                    println!("{robot}: STOPPED {ago} s ago, never connected");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -257,6 +266,18 @@ fn kill(a: &HostArgs, robot: &str, how: &KillSource, action: KillAction) -> anyh
         }
         KillAction::Heartbeat => {}
     }
+    let result = send_kill(a, robot, how, action);
+    if result.is_err() && action == KillAction::Release {
+        // Not released after all: the stop stands, so it is held again.
+        if let Err(e) = HostDb::open(&a.db).and_then(|db| db.record_stop(robot, &how.issuer, wall_ms() as i64)) {
+            eprintln!("warning: the stop of {robot} could not be recorded again in {} ({e})", a.db.display());
+        }
+    }
+    result
+}
+
+/// Signs (or reads) and publishes one kill-switch message.
+fn send_kill(a: &HostArgs, robot: &str, how: &KillSource, action: KillAction) -> anyhow::Result<ExitCode> {
     let (bytes, counter) = match (&how.key, &how.signed) {
         (Some(key_file), _) => {
             let loaded = KillKey::from_file(key_file)?;
@@ -320,6 +341,23 @@ const KILL_ISSUER: &str = "robot-host";
 /// (another connection) would otherwise use up the stop's counter.
 const BEAT_ISSUER: &str = "robot-host-heartbeat";
 
+/// `ROBOT=KEYFILE` arguments of `flag`, with each key read (and its
+/// warnings shown).
+fn robot_keys(specs: &[String], flag: &str) -> anyhow::Result<Vec<(String, KillKey)>> {
+    let mut out = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let Some((robot, key_file)) = spec.split_once('=') else {
+            bail!("{flag} {spec}: expected ROBOT=KEYFILE");
+        };
+        let loaded = KillKey::from_file(key_file)?;
+        if let Some(w) = loaded.warning {
+            eprintln!("warning: {w}");
+        }
+        out.push((robot.to_string(), loaded.key));
+    }
+    Ok(out)
+}
+
 /// `--heartbeat ROBOT=KEYFILE ...`: the operator heartbeats, if any.
 fn start_heartbeats(a: &HostArgs, b: &BrokerConfig) -> anyhow::Result<Option<OperatorBeat>> {
     if a.heartbeat.is_empty() {
@@ -327,16 +365,9 @@ fn start_heartbeats(a: &HostArgs, b: &BrokerConfig) -> anyhow::Result<Option<Ope
     }
     let mut c = OperatorBeatConfig::new(b.clone(), format!("{}-beat", a.client_id), BEAT_ISSUER);
     c.period = Duration::from_millis(a.heartbeat_ms);
-    for spec in &a.heartbeat {
-        let Some((robot, key_file)) = spec.split_once('=') else {
-            bail!("--heartbeat {spec}: expected ROBOT=KEYFILE");
-        };
-        let loaded = KillKey::from_file(key_file)?;
-        if let Some(w) = loaded.warning {
-            eprintln!("warning: {w}");
-        }
-        let counter = KillCounter::new(counters_dir(&a.db), robot, BEAT_ISSUER)?;
-        c.targets.push(BeatTarget { robot_id: robot.to_string(), key: loaded.key, counter });
+    for (robot, key) in robot_keys(&a.heartbeat, "--heartbeat")? {
+        let counter = KillCounter::new(counters_dir(&a.db), &robot, BEAT_ISSUER)?;
+        c.targets.push(BeatTarget { robot_id: robot, key, counter });
     }
     let names: Vec<&str> = c.targets.iter().map(|t| t.robot_id.as_str()).collect();
     println!("operator heartbeats every {} ms for {}", a.heartbeat_ms, names.join(", "));
@@ -347,16 +378,13 @@ fn start_heartbeats(a: &HostArgs, b: &BrokerConfig) -> anyhow::Result<Option<Ope
 /// stops this daemon keeps standing, if any.
 fn start_holds(a: &HostArgs, b: &BrokerConfig) -> anyhow::Result<Option<StopHolder>> {
     let mut c = StopHoldConfig::new(b.clone(), format!("{}-hold", a.client_id), KILL_ISSUER, a.db.clone());
-    for spec in a.stop_key.iter().chain(&a.heartbeat) {
-        let Some((robot, key_file)) = spec.split_once('=') else {
-            bail!("{spec}: expected ROBOT=KEYFILE");
-        };
+    let keys = robot_keys(&a.stop_key, "--stop-key")?.into_iter().chain(robot_keys(&a.heartbeat, "--heartbeat")?);
+    for (robot, key) in keys {
         if c.targets.iter().any(|t| t.robot_id == robot) {
             continue;
         }
-        let loaded = KillKey::from_file(key_file)?;
-        let counter = KillCounter::new(counters_dir(&a.db), robot, KILL_ISSUER)?;
-        c.targets.push(HoldTarget { robot_id: robot.to_string(), key: loaded.key, counter });
+        let counter = KillCounter::new(counters_dir(&a.db), &robot, KILL_ISSUER)?;
+        c.targets.push(HoldTarget { robot_id: robot, key, counter });
     }
     if c.targets.is_empty() {
         return Ok(None);

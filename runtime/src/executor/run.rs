@@ -134,16 +134,14 @@ impl Executor {
     /// cannot be unrolled: the run refuses it at once.
     pub fn time_bound(&self, program: &Program) -> Duration {
         let attempts = f64::from(1 + self.board.verify.retries);
-        let secs: f64 = program
-            .unrolled()
-            .unwrap_or_default()
-            .iter()
-            .map(|c| {
-                let spec = self.registry.get(&c.tool);
-                spec.and_then(|s| s.timeout_s).unwrap_or(self.board.verify.step_timeout_s) * attempts
-            })
-            .sum();
+        let secs: f64 =
+            program.unrolled().unwrap_or_default().iter().map(|c| self.step_timeout_s(&c.tool) * attempts).sum();
         Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
+    }
+
+    /// One attempt's time limit for `tool`: the tool's own, else the board's.
+    fn step_timeout_s(&self, tool: &str) -> f64 {
+        self.registry.get(tool).and_then(|s| s.timeout_s).unwrap_or(self.board.verify.step_timeout_s)
     }
 
     pub fn run(&mut self, program: &Program, source: Source, confirmer: &mut dyn Confirmer) -> RunReport {
@@ -280,9 +278,9 @@ impl Executor {
     fn run_step(&mut self, index: usize, call: &Call) -> (StepReport, Fault) {
         let args = call.args_json();
         self.record(Event::StepStart { index, tool: call.tool.clone(), args: args.clone() });
-        let spec = self.registry.get(&call.tool).cloned();
-        let skill = spec.as_ref().map(|s| s.skill_name().to_string()).unwrap_or_else(|| call.tool.clone());
-        let timeout = spec.and_then(|s| s.timeout_s).unwrap_or(self.board.verify.step_timeout_s);
+        let skill =
+            self.registry.get(&call.tool).map(|s| s.skill_name().to_string()).unwrap_or_else(|| call.tool.clone());
+        let timeout = self.step_timeout_s(&call.tool);
         let deadline = self.clock.now() + Duration::from_secs_f64(timeout);
         let max_attempts = 1 + self.board.verify.retries;
         let mut state = StepState::default();

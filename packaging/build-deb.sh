@@ -47,7 +47,10 @@ if [ -z "$binary" ] && cargo deb --version >/dev/null 2>&1; then
 fi
 
 if [ -z "$binary" ]; then
-  cargo build --release --locked -p robot-runtime --bin robot "${target_args[@]}" >&2
+  # The same features as `cargo deb` builds with (the table's `features`).
+  features=$(python3 -c 'import tomllib; m = tomllib.load(open("runtime/Cargo.toml", "rb"))["package"]["metadata"]["deb"]; print(",".join(m.get("features", [])))')
+  cargo build --release --locked -p robot-runtime --bin robot --no-default-features --features "$features" \
+    "${target_args[@]}" >&2
   binary="$target_dir/${target:+$target/}release/robot"
 fi
 [ -x "$binary" ] || { echo "build-deb.sh: no binary at $binary" >&2; exit 1; }

@@ -46,7 +46,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("endpointer_step", |b| {
         b.iter(|| {
             k = k.wrapping_add(1);
-            ep.push(if (k / 40) % 2 == 0 { 0.9 } else { 0.05 })
+            ep.push(if (k / 40).is_multiple_of(2) { 0.9 } else { 0.05 })
         })
     });
     g.finish();

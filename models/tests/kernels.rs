@@ -16,7 +16,7 @@ fn simd_paths() -> Vec<KernelPath> {
 /// A matrix shape, its values (full int8 range, -128 included), scales that
 /// include repeats (for ties), a query and k.
 fn search_case() -> impl Strategy<Value = (usize, Vec<i8>, Vec<f32>, Vec<i8>, usize)> {
-    (0usize..70, 0usize..40).prop_flat_map(|(dim, rows)| {
+    (0usize..160, 0usize..40).prop_flat_map(|(dim, rows)| {
         (
             Just(dim),
             proptest::collection::vec(any::<i8>(), rows * dim),

@@ -125,7 +125,7 @@ impl Watchdog {
         if !healthy {
             return false;
         }
-        let due = self.last_ping.map_or(true, |last| now.saturating_duration_since(last) >= self.interval);
+        let due = self.last_ping.is_none_or(|last| now.saturating_duration_since(last) >= self.interval);
         if due {
             self.last_ping = Some(now);
         }

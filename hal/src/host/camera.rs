@@ -87,7 +87,7 @@ impl CommandCamera {
     /// `argv[0]` is the program (looked up on `PATH`), the rest its
     /// arguments. Fails only when `argv` is empty.
     pub fn new(argv: Vec<String>, timeout: Duration) -> Result<Self, CameraError> {
-        if argv.first().map_or(true, |p| p.is_empty()) {
+        if argv.first().is_none_or(|p| p.is_empty()) {
             return Err(CameraError::EmptyCommand);
         }
         Ok(Self { argv, timeout, max_bytes: DEFAULT_MAX_BYTES })

@@ -184,7 +184,7 @@ impl Shared {
 
     fn publish_state(&self, state: McuState, now: Instant) {
         let mut cache = lock(&self.state);
-        let moved = cache.last.map_or(true, |(old, _)| old.estop_line_low != state.estop_line_low);
+        let moved = cache.last.is_none_or(|(old, _)| old.estop_line_low != state.estop_line_low);
         cache.last = Some((state, now));
         if moved {
             cache.epoch += 1;

@@ -5,7 +5,7 @@
 //!
 //! The layout follows tract's linalg: a portable reference ([`generic`]) that is
 //! always built and defines the exact semantics, plus per-architecture paths
-//! (AVX2/FMA on x86-64, NEON and NEON+dotprod on aarch64) that are chosen at run
+//! (AVX2/FMA and AVX-512 VNNI on x86-64, NEON and NEON+dotprod on aarch64) that are chosen at run
 //! time by CPU feature detection, so one binary runs on a Raspberry Pi 4 and
 //! picks the faster dot-product instructions on a Pi 5 or Jetson Orin.
 //! Every path fills a [`Table`] of function pointers; the public functions here
@@ -33,7 +33,7 @@ pub use logmel::{power_spectrum, power_spectrum_on, LogMel, LogMelConfig, LogMel
 pub use search_f16::{f16_bits_to_f32, f32_to_f16_bits, top_k_f16, top_k_f16_on};
 
 /// Name of the environment variable that picks a kernel path (`reference`,
-/// `avx2`, `neon`, `neon-dotprod`); unset, unknown or unavailable means the
+/// `avx2`, `avx512-vnni`, `neon`, `neon-dotprod`); unset, unknown or unavailable means the
 /// fastest path this CPU supports.
 pub const KERNELS_ENV: &str = "ROBOT_KERNELS";
 
@@ -107,6 +107,9 @@ pub enum KernelPath {
     Reference,
     /// x86-64 with AVX2 and FMA.
     Avx2Fma,
+    /// [`KernelPath::Avx2Fma`] with the int8 dot products on AVX-512 VNNI
+    /// (Ice Lake and later Xeons, Zen 4 and later).
+    Avx512Vnni,
     /// aarch64 Advanced SIMD (every aarch64 Linux CPU).
     Neon,
     /// aarch64 Advanced SIMD plus the `sdot` dot-product instructions
@@ -116,14 +119,15 @@ pub enum KernelPath {
 
 impl KernelPath {
     /// Every path that can exist, in order of preference (best last).
-    const ALL: [KernelPath; 4] =
-        [KernelPath::Reference, KernelPath::Avx2Fma, KernelPath::Neon, KernelPath::NeonDotprod];
+    const ALL: [KernelPath; 5] =
+        [KernelPath::Reference, KernelPath::Avx2Fma, KernelPath::Avx512Vnni, KernelPath::Neon, KernelPath::NeonDotprod];
 
     /// Short name, as accepted by [`KERNELS_ENV`].
     pub fn name(self) -> &'static str {
         match self {
             KernelPath::Reference => "reference",
             KernelPath::Avx2Fma => "avx2",
+            KernelPath::Avx512Vnni => "avx512-vnni",
             KernelPath::Neon => "neon",
             KernelPath::NeonDotprod => "neon-dotprod",
         }
@@ -173,6 +177,8 @@ fn table(path: KernelPath) -> Option<Table> {
         KernelPath::Reference => Some(generic::TABLE),
         #[cfg(target_arch = "x86_64")]
         KernelPath::Avx2Fma => x86_64::avx2_fma(),
+        #[cfg(target_arch = "x86_64")]
+        KernelPath::Avx512Vnni => x86_64::avx512_vnni(),
         #[cfg(target_arch = "aarch64")]
         KernelPath::Neon => aarch64::neon(),
         #[cfg(target_arch = "aarch64")]

@@ -5,6 +5,7 @@
 
 mod logmel;
 mod search_f16;
+mod search_i8_vnni;
 
 use std::arch::x86_64::*;
 
@@ -29,6 +30,17 @@ pub(super) fn avx2_fma() -> Option<Table> {
     })
 }
 
+/// The AVX2/FMA table with the int8 dot products on AVX-512 VNNI, if this
+/// CPU has all of it; the other kernels gain nothing from wider vectors here.
+pub(super) fn avx512_vnni() -> Option<Table> {
+    let avx2 = avx2_fma()?;
+    search_i8_vnni::detected().then_some(Table {
+        path: KernelPath::Avx512Vnni,
+        dots_i8: search_i8_vnni::dots_i8,
+        ..avx2
+    })
+}
+
 fn dots_i8(rows: &[i8], query: &[i8], out: &mut [i32]) {
     // SAFETY: only reachable through the table from `avx2_fma`, which checked AVX2 and FMA.
     unsafe { dots_i8_avx2(rows, query, out) }
@@ -46,7 +58,7 @@ fn log_softmax_finite(logits: &[f32], allowed: &[u64], max: f32, out: &mut [f32]
 
 /// Sum of the eight i32 lanes (wrapping, like the reference).
 #[target_feature(enable = "avx2")]
-unsafe fn hsum_i32(v: __m256i) -> i32 {
+pub(super) unsafe fn hsum_i32(v: __m256i) -> i32 {
     let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
     let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
     let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
@@ -71,6 +83,22 @@ unsafe fn load_i8x16(slice: &[i8], at: usize) -> __m256i {
 /// worse or less steady.
 const PREFETCH_AHEAD: usize = 16 * 1024;
 
+/// The search streams a matrix larger than the caches: asks for the bytes
+/// `PREFETCH_AHEAD` past `block` (as many as it holds) into L2, so the loads
+/// of later blocks rarely wait on DRAM.
+#[inline]
+fn prefetch_ahead(block: &[i8]) {
+    let ahead = block.as_ptr().wrapping_add(PREFETCH_AHEAD);
+    for line in (0..block.len()).step_by(64) {
+        // A hint that never faults, so running past the slice's end is fine.
+        // SAFETY: SSE is part of x86-64, and prefetching any address is sound.
+        #[allow(unused_unsafe)]
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T1>(ahead.wrapping_add(line))
+        };
+    }
+}
+
 /// Four rows at a time share each query load. The fast inner loop is the
 /// `maddubs` sign trick: `q * r == |q| * (r * sign(q))`, with `|q|` as the
 /// unsigned operand (at most 128) and `r * sign(q)` as the signed one, so one
@@ -87,13 +115,7 @@ unsafe fn dots_i8_avx2(rows: &[i8], query: &[i8], out: &mut [i32]) {
     let mut blocks = rows.chunks_exact(4 * dim);
     let mut outs = out.chunks_exact_mut(4);
     for (block, o) in (&mut blocks).zip(&mut outs) {
-        // The search streams a matrix larger than the caches: ask for the
-        // rows a few blocks ahead so the loads below rarely wait on DRAM.
-        let ahead = block.as_ptr().wrapping_add(PREFETCH_AHEAD);
-        for line in (0..block.len()).step_by(64) {
-            // A hint that never faults, so running past the slice's end is fine.
-            _mm_prefetch::<_MM_HINT_T1>(ahead.wrapping_add(line));
-        }
+        prefetch_ahead(block);
         let (r0, rest) = block.split_at(dim);
         let (r1, rest) = rest.split_at(dim);
         let (r2, r3) = rest.split_at(dim);

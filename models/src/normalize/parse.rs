@@ -97,7 +97,7 @@ impl<'a> Parser<'a> {
 
     /// End of text or clause punctuation.
     fn at_boundary(&self, j: usize) -> bool {
-        self.toks.get(j).map_or(true, |t| t.kind == Kind::Punct)
+        self.toks.get(j).is_none_or(|t| t.kind == Kind::Punct)
     }
 
     /// Reads a quantity starting at `i`; `prev_word` is the last word already

@@ -213,7 +213,7 @@ impl Recognizer {
 
     /// Beam search with the LM and `bias`.
     pub fn decode(&mut self, lp: &LogProbs, bias: &Bias) -> Decoded {
-        let stale = self.decoder.as_ref().map_or(true, |(b, _)| b != bias);
+        let stale = self.decoder.as_ref().is_none_or(|(b, _)| b != bias);
         if stale {
             let d = BeamDecoder::new(self.config.clone(), self.alphabet.clone(), self.lm.as_ref(), bias);
             self.decoder = Some((bias.clone(), d));

@@ -429,7 +429,7 @@ impl BeamDecoder {
                 extra += self.config.lm_weight * self.lm.log_prob(h.history[HISTORY - 1], Some(EOS));
             }
             let score = h.total() + extra;
-            if best.map_or(true, |b| score > b.0) {
+            if best.is_none_or(|b| score > b.0) {
                 best = Some((score, h.total(), h.node));
             }
         }

@@ -270,7 +270,7 @@ mod tests {
     }
 
     fn seq(parts: &[(f32, usize)]) -> Vec<f32> {
-        parts.iter().flat_map(|&(p, n)| std::iter::repeat(p).take(n)).collect()
+        parts.iter().flat_map(|&(p, n)| std::iter::repeat_n(p, n)).collect()
     }
 
     fn no_pad() -> EndpointConfig {

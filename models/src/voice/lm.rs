@@ -101,7 +101,7 @@ impl WordLm {
                 return Err(LmError::Words(format!("word {i} `{w}`")));
             }
         }
-        if bigrams.len() % 3 != 0 {
+        if !bigrams.len().is_multiple_of(3) {
             return Err(LmError::Bigrams(format!("{} numbers is not a multiple of 3", bigrams.len())));
         }
         let n = words.len();

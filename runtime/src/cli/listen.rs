@@ -351,7 +351,7 @@ fn work(s: Settings, spec: SourceSpec, stop: &AtomicBool, ready: &mpsc::Sender<(
         if !more {
             resampler.finish(&mut pcm)?;
         }
-        let listening = s.ptt.as_ref().map_or(true, |f| f.load(Ordering::Relaxed));
+        let listening = s.ptt.as_ref().is_none_or(|f| f.load(Ordering::Relaxed));
         if listening && !was_listening {
             listener.reset();
         }

@@ -118,7 +118,7 @@ trait FinishedExt {
 
 impl<T> FinishedExt for Option<&JoinHandle<T>> {
     fn is_none_or_finished(&self) -> bool {
-        self.map_or(true, |h| h.is_finished())
+        self.is_none_or(|h| h.is_finished())
     }
 }
 

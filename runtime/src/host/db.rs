@@ -424,7 +424,7 @@ impl HostDb {
 
 /// Last-writer-wins into the fleet's places; true when `p` won.
 fn merge_fleet_place(tx: &rusqlite::Transaction<'_>, p: &FleetPlace, now_ms: i64) -> Result<bool, HostError> {
-    if !(p.x.is_finite() && p.y.is_finite() && p.heading_deg.map_or(true, f64::is_finite)) {
+    if !(p.x.is_finite() && p.y.is_finite() && p.heading_deg.is_none_or(f64::is_finite)) {
         return Ok(false);
     }
     let local: Option<PlaceVersion> = tx

@@ -73,9 +73,9 @@ impl SearchFilter {
     }
 
     fn admits(&self, kind: RecordKind, t_us: u64) -> bool {
-        self.kind.map_or(true, |k| k == kind)
-            && self.since_us.map_or(true, |s| t_us >= s)
-            && self.until_us.map_or(true, |u| t_us <= u)
+        self.kind.is_none_or(|k| k == kind)
+            && self.since_us.is_none_or(|s| t_us >= s)
+            && self.until_us.is_none_or(|u| t_us <= u)
     }
 }
 

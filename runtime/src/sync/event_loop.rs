@@ -513,6 +513,6 @@ trait DueExt {
 
 impl DueExt for Option<Instant> {
     fn is_none_or_elapsed(&self, every: Duration) -> bool {
-        self.map_or(true, |t| t.elapsed() >= every)
+        self.is_none_or(|t| t.elapsed() >= every)
     }
 }

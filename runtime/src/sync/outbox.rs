@@ -298,7 +298,7 @@ trait FiniteOpt {
 
 impl FiniteOpt for Option<f64> {
     fn is_none_or_finite(&self) -> bool {
-        self.map_or(true, f64::is_finite)
+        self.is_none_or(f64::is_finite)
     }
 }
 

@@ -92,7 +92,7 @@ impl Map {
         let mut best: Option<(f64, usize)> = None;
         for (i, w) in self.walls.iter().enumerate() {
             if let Some(t) = w.ray_hit(origin, dir) {
-                if best.map_or(true, |(bt, _)| t < bt) {
+                if best.is_none_or(|(bt, _)| t < bt) {
                     best = Some((t, i));
                 }
             }

@@ -53,3 +53,29 @@ fn an_unknown_stt_engine_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown speech-to-text engine"));
 }
+
+#[test]
+fn a_capture_command_is_the_microphone_and_its_end_ends_the_loop() {
+    // What `arecord -t raw` would write: the WAV's PCM without its 44-byte
+    // header. `tail` writes it all at once; the reader holds it back.
+    let wav = root().join("models/asr/parity/utterance.wav");
+    let command = format!("tail -c +45 '{}'", wav.display());
+    let out = robot(&["listen", "--mic-command", &command, "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let events = lines(&out.stdout);
+    let heard: Vec<_> = events.iter().filter(|e| e["event"] == "heard").collect();
+    assert_eq!(heard.len(), 1, "one utterance in {events:?}; stderr: {stderr}");
+    assert!(heard[0]["text"].as_str().is_some_and(|t| !t.trim().is_empty()), "{}", heard[0]);
+    assert!(events.iter().any(|e| e["event"] == "plan"), "{events:?}");
+    assert!(!stderr.contains("dropped"), "{stderr}");
+}
+
+#[test]
+fn a_capture_command_that_cannot_start_is_a_clear_error() {
+    let out = robot(&["listen", "--mic-command", "/nonexistent/arecord -q", "--json"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot start the capture command"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -48,6 +48,12 @@ impl std::fmt::Debug for MicProducer {
 }
 
 impl MicProducer {
+    /// Frames that fit now: a producer that may wait (not an audio
+    /// callback) pushes at most this many to drop nothing.
+    pub fn free(&self) -> usize {
+        self.tx.slots()
+    }
+
     /// Pushes mono samples; returns how many were written (the rest dropped
     /// and counted). Never blocks or allocates.
     pub fn push(&mut self, mono: &[f32]) -> usize {

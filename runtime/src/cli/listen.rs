@@ -1,5 +1,6 @@
 //! `robot listen`: the live voice loop. Audio from the microphone (cargo
-//! feature `mic`, through `cpal`) or a WAV file (`--input`, at real time or
+//! feature `mic`, through `cpal`; otherwise, or with `--mic-command`, a
+//! capture program such as `arecord`: see `mic_command`) or a WAV file (`--input`, at real time or
 //! `--fast`) goes through the voice front end (resampling to 16 kHz, the
 //! Silero VAD every 32 ms chunk, the endpointer), each utterance through
 //! speech-to-text (the on-device model, or a Wyoming server with `--stt`),
@@ -37,6 +38,7 @@ use robot_runtime::executor::{Confirmer, NoOperator, RunReport, YesToAll};
 use robot_runtime::memory::MemoryStore;
 use robot_runtime::voice_bias::{bias_for, memory_names};
 
+use super::mic_command;
 use super::run::Robot;
 use serde_json::json;
 
@@ -79,8 +81,20 @@ pub struct ListenArgs {
     #[arg(long, requires = "input")]
     pub fast: bool,
     /// Microphone to use, by name (default: the system's default input).
+    /// Without the `mic` feature it is arecord's `-D` device (e.g. `plughw:1`).
     #[arg(long, conflicts_with = "input")]
     pub device: Option<String>,
+    /// Read the microphone from this program's standard output: raw S16_LE
+    /// PCM at --mic-rate with --mic-channels (default without the `mic`
+    /// feature: `arecord -q -t raw -f S16_LE -r 16000 -c 1`).
+    #[arg(long, conflicts_with_all = ["input", "device"])]
+    pub mic_command: Option<String>,
+    /// Sample rate of --mic-command's output.
+    #[arg(long, default_value_t = 16_000, requires = "mic_command")]
+    pub mic_rate: u32,
+    /// Channels of --mic-command's output (averaged to mono).
+    #[arg(long, default_value_t = 1, requires = "mic_command")]
+    pub mic_channels: u16,
     /// Silence (ms) that ends an utterance.
     #[arg(long)]
     pub hangover_ms: Option<u32>,
@@ -112,11 +126,23 @@ pub fn run(a: ListenArgs) -> anyhow::Result<ExitCode> {
 
     // The microphone is opened before the models load, so a missing device
     // fails fast; its stream starts only once the worker is ready to drain.
-    let (source, mic) = match &a.input {
-        Some(path) => (SourceSpec::File { path: path.clone(), fast: a.fast }, None),
-        None => {
+    let (source, mic) = match (&a.input, &a.mic_command) {
+        (Some(path), _) => (SourceSpec::File { path: path.clone(), fast: a.fast }, None),
+        (None, Some(command)) => {
+            let (mic, consumer, rate) = mic_command::open(command, a.mic_rate, a.mic_channels)?;
+            (SourceSpec::Mic { consumer, rate, ends: true }, Some(Capture::Command(mic)))
+        }
+        (None, None) if cfg!(feature = "mic") => {
             let (mic, consumer, rate) = mic::open(a.device.as_deref())?;
-            (SourceSpec::Mic { consumer, rate }, Some(mic))
+            (SourceSpec::Mic { consumer, rate, ends: false }, Some(Capture::Device(mic)))
+        }
+        (None, None) => {
+            let mut command = mic_command::DEFAULT_COMMAND.to_string();
+            if let Some(d) = &a.device {
+                command = format!("{command} -D {}", shlex::try_quote(d).context("bad --device name")?);
+            }
+            let (mic, consumer, rate) = mic_command::open(&command, 16_000, 1)?;
+            (SourceSpec::Mic { consumer, rate, ends: true }, Some(Capture::Command(mic)))
         }
     };
     let (ready_tx, ready_rx) = mpsc::channel::<()>();
@@ -143,8 +169,9 @@ pub fn run(a: ListenArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the listening worker")?;
     // `ready` never arrives when the worker fails while loading.
     let ready = ready_rx.recv().is_ok();
-    let _stream = match (ready, mic) {
-        (true, Some(m)) => Some(m.start()?),
+    let _stream: Option<Box<dyn std::any::Any>> = match (ready, mic) {
+        (true, Some(Capture::Device(m))) => Some(Box::new(m.start()?)),
+        (true, Some(Capture::Command(m))) => Some(Box::new(m.start()?)),
         _ => None,
     };
     if ready {
@@ -202,8 +229,23 @@ struct Settings {
 }
 
 enum SourceSpec {
-    File { path: PathBuf, fast: bool },
-    Mic { consumer: MicConsumer, rate: u32 },
+    File {
+        path: PathBuf,
+        fast: bool,
+    },
+    /// `ends`: the ring closing is the input's end (a capture program that
+    /// exited), not a failed device.
+    Mic {
+        consumer: MicConsumer,
+        rate: u32,
+        ends: bool,
+    },
+}
+
+/// The microphone, opened but not yet streaming.
+enum Capture {
+    Device(mic::Mic),
+    Command(mic_command::CommandMic),
 }
 
 /// Where the worker's audio comes from.
@@ -217,6 +259,7 @@ enum AudioSource {
         consumer: MicConsumer,
         rate: u32,
         dropped_seen: u64,
+        ends: bool,
     },
 }
 
@@ -228,7 +271,7 @@ impl AudioSource {
                     .with_context(|| format!("cannot read the audio input {}", path.display()))?;
                 AudioSource::File { stream: Box::new(stream), pace: (!fast).then(|| (Instant::now(), 0)) }
             }
-            SourceSpec::Mic { consumer, rate } => AudioSource::Mic { consumer, rate, dropped_seen: 0 },
+            SourceSpec::Mic { consumer, rate, ends } => AudioSource::Mic { consumer, rate, dropped_seen: 0, ends },
         })
     }
 
@@ -258,9 +301,12 @@ impl AudioSource {
                 }
                 Ok(more)
             }
-            AudioSource::Mic { consumer, dropped_seen, .. } => {
+            AudioSource::Mic { consumer, dropped_seen, ends, .. } => {
                 if consumer.drain_into(out) == 0 {
                     if consumer.is_closed() {
+                        if *ends {
+                            return Ok(false);
+                        }
                         bail!("the microphone stopped");
                     }
                     std::thread::sleep(IDLE_SLEEP);

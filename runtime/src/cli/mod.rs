@@ -8,6 +8,7 @@ pub mod host;
 pub mod listen;
 pub mod memory;
 pub mod memory_search;
+mod mic_command;
 pub mod plan;
 pub mod replay;
 pub mod run;

@@ -124,7 +124,7 @@ impl Robot {
         match self {
             Robot::Sim(s) => s.run(text, p, confirmer),
             Robot::Real { executor, .. } => {
-                executor.record(Event::Input { source: "operator".into(), text: text.to_string() });
+                executor.record(Event::Input { source: "operator".into(), text: text.to_string(), confidence: None });
                 executor.run(p, Source::Operator, confirmer)
             }
         }
@@ -134,7 +134,7 @@ impl Robot {
     pub(super) fn run_brain(&mut self, program: &Program, confidence: f64, confirmer: &mut dyn Confirmer) -> RunReport {
         let ex = self.executor();
         // The program, not the words, so `robot replay` re-runs it without the brain.
-        ex.record(Event::Input { source: "brain".into(), text: program.to_string() });
+        ex.record(Event::Input { source: "brain".into(), text: program.to_string(), confidence: Some(confidence) });
         let mut report = ex.run(program, Source::Brain { confidence }, confirmer);
         if let Robot::Sim(s) = self {
             report.final_pose = Some(s.sim.truth());
@@ -355,7 +355,11 @@ fn work(
                     (PlanStatus::Ok, Some(p)) => {
                         let ex = robot.executor();
                         liveness.busy(Instant::now(), ex.time_bound(&p));
-                        ex.record(Event::Input { source: "brain".into(), text: p.to_string() });
+                        ex.record(Event::Input {
+                            source: "brain".into(),
+                            text: p.to_string(),
+                            confidence: Some(plan.confidence),
+                        });
                         ex.run(&p, Source::Brain { confidence: plan.confidence }, confirmer.as_mut())
                     }
                     _ => {

@@ -15,13 +15,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use robot_hal::board::Level;
 use robot_hal::program;
-use robot_hal::program::Program;
 use robot_models::brain::{Brain, PlanStatus};
 use robot_runtime::executor::RunReport;
 use robot_runtime::executor::TerminalConfirmer;
 use robot_runtime::memory::MemoryStore;
-use robot_runtime::policy::Source;
-use robot_runtime::recorder::{Event, Recorder};
+use robot_runtime::recorder::Recorder;
 use robot_runtime::session::{apply_command, SessionSpec, SimSession, HELP};
 
 #[derive(clap::Args)]
@@ -212,15 +210,5 @@ fn plan_words(brain: &mut Brain, s: &mut SimSession, text: &str, input: &mut Ter
             format!("below the policy's threshold {threshold:.2}; the plan needs your confirmation")
         }
     );
-    Some(run_as_brain(s, program, confidence, input))
-}
-
-/// [`SimSession::run`] with the brain as the source.
-fn run_as_brain(s: &mut SimSession, program: &Program, confidence: f64, input: &mut TerminalConfirmer) -> RunReport {
-    // The program, not the words, so that `robot replay` re-runs it without
-    // the brain.
-    s.executor.record(Event::Input { source: "brain".into(), text: program.to_string() });
-    let mut report = s.executor.run(program, Source::Brain { confidence }, input);
-    report.final_pose = Some(s.sim.truth());
-    report
+    Some(s.run_brain(program, confidence, input))
 }

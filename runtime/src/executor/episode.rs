@@ -33,7 +33,7 @@ impl EpisodeDraft {
     pub(crate) fn observe(&mut self, event: &Event) {
         match event {
             // `:level`, `:estop` and the like are commands, not the request.
-            Event::Input { source, text } if source != "command" => self.command = Some(text.clone()),
+            Event::Input { source, text, .. } if source != "command" => self.command = Some(text.clone()),
             Event::Decision { decision, .. } => self.decision = decision.clone(),
             _ => {}
         }

@@ -22,10 +22,16 @@ pub enum Event {
         yes: bool,
         estop_at_s: Option<f64>,
     },
-    /// Text from the operator, a command, or an utterance for the brain.
+    /// Text from the operator, a command, or the program the brain made of
+    /// an utterance.
     Input {
         source: String,
         text: String,
+        /// The brain's confidence in its program (source `brain`): the
+        /// policy weighs it, so a replay needs it. Absent otherwise, and in
+        /// logs written before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confidence: Option<f64>,
     },
     /// A program about to be checked, as text and as the JSON step list.
     Plan {

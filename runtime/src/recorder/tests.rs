@@ -19,7 +19,7 @@ fn every_kind() -> Vec<Event> {
             yes: true,
             estop_at_s: Some(2.5),
         },
-        Event::Input { source: "operator".into(), text: "drive(distance_m=1)".into() },
+        Event::Input { source: "operator".into(), text: "drive(distance_m=1)".into(), confidence: None },
         Event::Plan {
             program: "drive(distance_m=1)".into(),
             steps: json!([{"tool": "drive", "args": {"distance_m": 1.0}}]),
@@ -55,7 +55,11 @@ fn the_line_format_is_pinned() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.jsonl");
     let mut rec = Recorder::create(&path).unwrap();
-    rec.record(Duration::from_millis(1500), Event::Input { source: "operator".into(), text: "stop".into() }).unwrap();
+    rec.record(
+        Duration::from_millis(1500),
+        Event::Input { source: "operator".into(), text: "stop".into(), confidence: None },
+    )
+    .unwrap();
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
         "{\"seq\":0,\"t_us\":1500000,\"event\":{\"type\":\"input\",\"source\":\"operator\",\"text\":\"stop\"}}\n"

@@ -19,7 +19,7 @@ Commands: :level L0..L5   set the autonomy level (capped by the board)
 /// Apply a `:command` (without the colon) and record it.
 pub fn apply_command(s: &mut SimSession, cmd: &str) -> anyhow::Result<String> {
     let cmd = cmd.trim();
-    s.executor.record(Event::Input { source: "command".into(), text: cmd.to_string() });
+    s.executor.record(Event::Input { source: "command".into(), text: cmd.to_string(), confidence: None });
     let mut words = cmd.split_whitespace();
     let msg = match words.next().unwrap_or("") {
         "level" => {

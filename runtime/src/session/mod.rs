@@ -87,10 +87,27 @@ impl SimSession {
         Ok(SimSession { sim, executor, _monitor: monitor })
     }
 
+    /// Run the brain's program for an utterance, with its confidence (which
+    /// the policy weighs), and fill in simulator truth. The program, not the
+    /// words, is recorded, so `robot replay` re-runs it without the brain.
+    pub fn run_brain(&mut self, program: &Program, confidence: f64, confirmer: &mut dyn Confirmer) -> RunReport {
+        self.executor.record(Event::Input {
+            source: "brain".into(),
+            text: program.to_string(),
+            confidence: Some(confidence),
+        });
+        let report = self.executor.run(program, Source::Brain { confidence }, confirmer);
+        self.with_truth(report)
+    }
+
     /// Run a program written by the operator and fill in simulator truth.
     pub fn run(&mut self, text: &str, program: &Program, confirmer: &mut dyn Confirmer) -> RunReport {
-        self.executor.record(Event::Input { source: "operator".into(), text: text.to_string() });
-        let mut report = self.executor.run(program, Source::Operator, confirmer);
+        self.executor.record(Event::Input { source: "operator".into(), text: text.to_string(), confidence: None });
+        let report = self.executor.run(program, Source::Operator, confirmer);
+        self.with_truth(report)
+    }
+
+    fn with_truth(&self, mut report: RunReport) -> RunReport {
         report.final_pose = Some(self.sim.truth());
         report.estop_latency_us = match (self.sim.line_low_at(), self.executor.latch.all_safe_at()) {
             (Some(line), Some(safe)) => Some(safe.saturating_duration_since(line).as_micros() as u64),

@@ -169,10 +169,10 @@ pub fn run(a: ListenArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the listening worker")?;
     // `ready` never arrives when the worker fails while loading.
     let ready = ready_rx.recv().is_ok();
-    let _stream: Option<Box<dyn std::any::Any>> = match (ready, mic) {
-        (true, Some(Capture::Device(m))) => Some(Box::new(m.start()?)),
-        (true, Some(Capture::Command(m))) => Some(Box::new(m.start()?)),
-        _ => None,
+    let (_device_stream, command_stream) = match (ready, mic) {
+        (true, Some(Capture::Device(m))) => (Some(m.start()?), None),
+        (true, Some(Capture::Command(m))) => (None, Some(m.start()?)),
+        _ => (None, None),
     };
     if ready {
         if let Some(flag) = &ptt {
@@ -182,11 +182,21 @@ pub fn run(a: ListenArgs) -> anyhow::Result<ExitCode> {
     while !stop.load(Ordering::Relaxed) && !worker.is_finished() {
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Ctrl-C (or a failed worker) set `stop`; a worker that finished by
+    // itself ran out of input, which for a capture program means it exited.
+    let interrupted = stop.load(Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
-    match worker.join() {
-        Ok(result) => result.map(|()| ExitCode::SUCCESS),
+    let result = match worker.join() {
+        Ok(result) => result,
         Err(_) => bail!("the listening worker panicked"),
+    };
+    if let Some(c) = command_stream {
+        let ended = c.finish(interrupted || result.is_err());
+        result?;
+        ended?;
+        return Ok(ExitCode::SUCCESS);
     }
+    result.map(|()| ExitCode::SUCCESS)
 }
 
 /// Enter toggles listening; the reader is never joined (it may sit in a

@@ -38,10 +38,15 @@ pub struct CommandMic {
 
 /// The running program; dropping it stops the program and the reader.
 pub struct CommandStream {
+    command: String,
     child: Child,
     stop: Arc<AtomicBool>,
     reader: Option<JoinHandle<()>>,
 }
+
+/// How long [`CommandStream::finish`] waits for a program whose output
+/// ended to exit before it is killed.
+const EXIT_WAIT: Duration = Duration::from_secs(1);
 
 /// Parses `command` (shell-style quoting, no shell) for a program writing
 /// `rate` Hz, `channels`-channel S16_LE; returns it with the ring's consumer.
@@ -77,7 +82,31 @@ impl CommandMic {
             .name("mic-command".into())
             .spawn(move || pump(stdout, producer, usize::from(channels), &reader_stop))
             .context("cannot start the capture reader")?;
-        Ok(CommandStream { child, stop, reader: Some(reader) })
+        Ok(CommandStream { command: argv.join(" "), child, stop, reader: Some(reader) })
+    }
+}
+
+impl CommandStream {
+    /// Ends the capture once the listening loop is done. A program that
+    /// exited on its own with a failure (arecord with no such device, or a
+    /// program that could not be run at all where the failure only shows as
+    /// exit status 127) is an error; one stopped here (`interrupted`, or
+    /// still running) is not.
+    pub fn finish(mut self, interrupted: bool) -> anyhow::Result<()> {
+        let mut status = None;
+        if !interrupted {
+            let until = std::time::Instant::now() + EXIT_WAIT;
+            while status.is_none() && std::time::Instant::now() < until {
+                status = self.child.try_wait().context("cannot check the capture command")?;
+                if status.is_none() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+        match status {
+            Some(s) if !s.success() => bail!("the capture command `{}` failed ({s})", self.command),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -140,8 +169,26 @@ mod tests {
         assert!(open("arecord 'unclosed", 16_000, 1).unwrap_err().to_string().contains("cannot parse"));
         assert!(open("arecord", 0, 1).is_err());
         let (mic, _, _) = open("/nonexistent/capture-program -x", 16_000, 1).unwrap();
-        let err = mic.start().err().unwrap();
-        assert!(format!("{err:#}").contains("cannot start the capture command"), "{err:#}");
+        // Natively the spawn fails; under qemu-user it succeeds and the
+        // child exits 127, which `finish` reports.
+        let err = match mic.start() {
+            Err(e) => e,
+            Ok(stream) => stream.finish(false).unwrap_err(),
+        };
+        let err = format!("{err:#}");
+        assert!(err.contains("cannot start the capture command") || err.contains("127"), "{err}");
+    }
+
+    #[test]
+    fn a_failed_program_is_an_error_and_a_clean_end_is_not() {
+        let (mic, _, _) = open("sh -c 'echo no such device >&2; exit 3'", 16_000, 1).unwrap();
+        let err = format!("{:#}", mic.start().unwrap().finish(false).unwrap_err());
+        assert!(err.contains("capture command") && err.contains('3'), "{err}");
+        let (mic, _, _) = open("true", 16_000, 1).unwrap();
+        mic.start().unwrap().finish(false).unwrap();
+        // Stopped by the operator: whatever the program says, not an error.
+        let (mic, _, _) = open("sleep 5", 16_000, 1).unwrap();
+        mic.start().unwrap().finish(true).unwrap();
     }
 
     #[test]

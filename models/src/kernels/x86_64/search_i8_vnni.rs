@@ -20,6 +20,7 @@
 use std::arch::x86_64::*;
 
 use super::super::generic;
+use super::load_i8x32;
 
 /// Whether this CPU can run [`dots_i8`].
 pub(super) fn detected() -> bool {
@@ -29,18 +30,6 @@ pub(super) fn detected() -> bool {
 pub(super) fn dots_i8(rows: &[i8], query: &[i8], out: &mut [i32]) {
     // SAFETY: only in the table from `avx512_vnni`, which checked `detected()`.
     unsafe { dots_i8_vnni(rows, query, out) }
-}
-
-/// Loads `slice[at..at + 32]`.
-///
-/// # Safety
-/// AVX must be available and `at + 32 <= slice.len()`.
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn load_i8x32(slice: &[i8], at: usize) -> __m256i {
-    debug_assert!(at + 32 <= slice.len());
-    // SAFETY: the caller guarantees 32 readable bytes from `at`; loadu has no alignment need.
-    unsafe { _mm256_loadu_si256(slice.as_ptr().add(at).cast()) }
 }
 
 /// `Σ (q + 128) r − 128 Σ r` of the lanes, wrapping.
@@ -97,12 +86,12 @@ unsafe fn dots_4_rows(block: &[i8], query: &[i8], out: &mut [i32]) {
 /// Four rows per pass for a query without -128: `q · r = |r| · (q sign(r))`,
 /// one `vpdpbusd` per 32 bytes (|r| unsigned, at most 128; `q sign(r)`
 /// within ±127 because q is never -128).
-#[inline]
-#[target_feature(enable = "avx2,avx512vl,avx512vnni")]
 ///
 /// # Safety
 /// The features must be available, `block` must hold 4 rows of
 /// `query.len()`, and `query` must not contain -128.
+#[inline]
+#[target_feature(enable = "avx2,avx512vl,avx512vnni")]
 unsafe fn dots_4_rows_sign(block: &[i8], query: &[i8], out: &mut [i32]) {
     let dim = query.len();
     let simd = dim - dim % 32;
@@ -132,30 +121,6 @@ unsafe fn dots_4_rows_sign(block: &[i8], query: &[i8], out: &mut [i32]) {
     }
 }
 
-/// One row: the leftover rows after the blocks of four.
-#[target_feature(enable = "avx2,avx512vl,avx512vnni")]
-unsafe fn dots_1_row(row: &[i8], query: &[i8]) -> i32 {
-    let dim = query.len();
-    let simd = dim - dim % 32;
-    let flip = _mm256_set1_epi8(i8::MIN);
-    let ones = _mm256_set1_epi8(1);
-    let (mut d, mut s) = (_mm256_setzero_si256(), _mm256_setzero_si256());
-    let mut at = 0;
-    while at < simd {
-        // SAFETY: `at + 32 <= simd <= dim`, the length of the query and of the row.
-        unsafe {
-            let q = _mm256_xor_si256(load_i8x32(query, at), flip);
-            let r = load_i8x32(row, at);
-            d = _mm256_dpbusd_epi32(d, q, r);
-            s = _mm256_dpbusd_epi32(s, ones, r);
-        }
-        at += 32;
-    }
-    // SAFETY: AVX2 is enabled here.
-    let head = unsafe { finish(d, s) };
-    head.wrapping_add(generic::dot_i8(&row[simd..], &query[simd..]))
-}
-
 #[target_feature(enable = "avx2,avx512vl,avx512vnni")]
 unsafe fn dots_i8_vnni(rows: &[i8], query: &[i8], out: &mut [i32]) {
     let dim = query.len();
@@ -176,9 +141,10 @@ unsafe fn dots_i8_vnni(rows: &[i8], query: &[i8], out: &mut [i32]) {
             }
         }
     }
+    // At most three rows per call, and a search's blocks of 256 rows leave
+    // them only in its last call: the reference is fast enough for them.
     let tail = &rows[rows.len() - blocks.remainder().len()..];
     for (row, o) in tail.chunks_exact(dim).zip(outs.into_remainder()) {
-        // SAFETY: the features are enabled here; `row` holds 1 row of `dim`.
-        *o = unsafe { dots_1_row(row, query) };
+        *o = generic::dot_i8(row, query);
     }
 }

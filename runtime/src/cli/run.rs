@@ -132,10 +132,7 @@ impl Robot {
 
     /// Runs the brain's program; the simulator also reports its ground truth.
     pub(super) fn run_brain(&mut self, program: &Program, confidence: f64, confirmer: &mut dyn Confirmer) -> RunReport {
-        let ex = self.executor();
-        // The program, not the words, so `robot replay` re-runs it without the brain.
-        ex.record(Event::Input { source: "brain".into(), text: program.to_string(), confidence: Some(confidence) });
-        let mut report = ex.run(program, Source::Brain { confidence }, confirmer);
+        let mut report = self.executor().run_brain(program, confidence, confirmer);
         if let Robot::Sim(s) = self {
             report.final_pose = Some(s.sim.truth());
         }
@@ -355,12 +352,7 @@ fn work(
                     (PlanStatus::Ok, Some(p)) => {
                         let ex = robot.executor();
                         liveness.busy(Instant::now(), ex.time_bound(&p));
-                        ex.record(Event::Input {
-                            source: "brain".into(),
-                            text: p.to_string(),
-                            confidence: Some(plan.confidence),
-                        });
-                        ex.run(&p, Source::Brain { confidence: plan.confidence }, confirmer.as_mut())
+                        ex.run_brain(&p, plan.confidence, confirmer.as_mut())
                     }
                     _ => {
                         eprintln!("robot: `{text}`: {}", plan.reason.as_deref().unwrap_or("unsupported"));

@@ -144,6 +144,15 @@ impl Executor {
         self.registry.get(tool).and_then(|s| s.timeout_s).unwrap_or(self.board.verify.step_timeout_s)
     }
 
+    /// Record the brain's program for an utterance with its confidence
+    /// (which the policy weighs), then run it as the brain's. The program,
+    /// not the words, is recorded, so `robot replay` re-runs it without the
+    /// brain.
+    pub fn run_brain(&mut self, program: &Program, confidence: f64, confirmer: &mut dyn Confirmer) -> RunReport {
+        self.record(Event::Input { source: "brain".into(), text: program.to_string(), confidence: Some(confidence) });
+        self.run(program, Source::Brain { confidence }, confirmer)
+    }
+
     pub fn run(&mut self, program: &Program, source: Source, confirmer: &mut dyn Confirmer) -> RunReport {
         let steps_json = program.to_json().unwrap_or(Json::Null);
         self.episode.start(program.to_string(), self.clock.now());

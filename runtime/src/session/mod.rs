@@ -87,16 +87,10 @@ impl SimSession {
         Ok(SimSession { sim, executor, _monitor: monitor })
     }
 
-    /// Run the brain's program for an utterance, with its confidence (which
-    /// the policy weighs), and fill in simulator truth. The program, not the
-    /// words, is recorded, so `robot replay` re-runs it without the brain.
+    /// [`Executor::run_brain`](crate::executor::Executor::run_brain), then
+    /// fill in simulator truth.
     pub fn run_brain(&mut self, program: &Program, confidence: f64, confirmer: &mut dyn Confirmer) -> RunReport {
-        self.executor.record(Event::Input {
-            source: "brain".into(),
-            text: program.to_string(),
-            confidence: Some(confidence),
-        });
-        let report = self.executor.run(program, Source::Brain { confidence }, confirmer);
+        let report = self.executor.run_brain(program, confidence, confirmer);
         self.with_truth(report)
     }
 

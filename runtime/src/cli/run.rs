@@ -132,11 +132,10 @@ impl Robot {
 
     /// Runs the brain's program; the simulator also reports its ground truth.
     pub(super) fn run_brain(&mut self, program: &Program, confidence: f64, confirmer: &mut dyn Confirmer) -> RunReport {
-        let mut report = self.executor().run_brain(program, confidence, confirmer);
-        if let Robot::Sim(s) = self {
-            report.final_pose = Some(s.sim.truth());
+        match self {
+            Robot::Sim(s) => s.run_brain(program, confidence, confirmer),
+            Robot::Real { executor, .. } => executor.run_brain(program, confidence, confirmer),
         }
-        report
     }
 
     /// On Ctrl-C: every actuator commanded safe through the latch.

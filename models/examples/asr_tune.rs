@@ -4,7 +4,7 @@
 //! word error rate (`robot_models::voice::wer`) of each setting.
 //!
 //! ```text
-//! cargo run --release -p robot-models --example asr_tune -- SET/cases.jsonl [ASR_DIR]
+//! cargo run --release -p robot-models --example asr_tune -- SET/cases.jsonl [ASR_DIR [BEAM]]
 //! ```
 //!
 //! `cases.jsonl` lines need `"utterance"` and `"wav"` (relative to the
@@ -22,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let set = PathBuf::from(args.next().ok_or("usage: asr_tune SET/cases.jsonl [ASR_DIR]")?);
     let asr = args.next().map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("asr"), PathBuf::from);
+    let beam: Option<usize> = args.next().map(|b| b.parse()).transpose()?;
     let dir = set.parent().unwrap_or(Path::new("."));
     let mut rec = Recognizer::load(&asr)?;
     let mut cases = Vec::new();
@@ -35,11 +36,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let words: usize = cases.iter().map(|c| c.0.len()).sum();
     println!("{} recordings, {words} reference words", cases.len());
-    let base = rec.beam_config().clone();
+    let mut base = rec.beam_config().clone();
+    base.beam = beam.unwrap_or(base.beam);
+    println!("beam {}", base.beam);
     let mut grid = Vec::new();
     for lm_weight in [0.5, 0.7, 1.0] {
-        for word_bonus in [1.5, 2.5, 3.5] {
-            for implicit_space in [None, Some(-1.0), Some(-2.0)] {
+        for word_bonus in [1.5, 2.5, 3.5, 4.5] {
+            for implicit_space in [None, Some(-1.0), Some(-2.0), Some(-3.0)] {
                 let name = format!("lm {lm_weight} word {word_bonus} boundary {implicit_space:?}");
                 grid.push((name, BeamConfig { lm_weight, word_bonus, implicit_space, ..base.clone() }));
             }

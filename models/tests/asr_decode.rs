@@ -156,6 +156,51 @@ fn lm_probabilities_sum_to_one_in_every_context() {
 }
 
 #[test]
+fn trigram_probabilities_sum_to_one_in_every_context() {
+    let lm = WordLm::from_counts(
+        ["<s>", "</s>", "a", "b", "c"].map(String::from).to_vec(),
+        &[10, 10, 7, 5, 1],
+        &[0, 2, 6, 0, 3, 4, 2, 3, 5, 3, 1, 9, 4, 1, 1, 2, 1, 2],
+    )
+    .unwrap()
+    .with_trigrams(&[0, 0, 2, 6, 0, 0, 3, 4, 0, 2, 3, 5, 2, 3, 1, 5, 0, 3, 1, 4])
+    .unwrap();
+    assert!(lm.has_trigrams());
+    for (prev2, prev) in [(BOS, BOS), (BOS, 2), (2, 3), (BOS, 3), (3, 3), (u32::MAX, 2), (4, u32::MAX)] {
+        let known: f64 = (1..5u32).map(|w| f64::from(lm.log_prob3(prev2, prev, Some(w))).exp()).sum();
+        let total = known + f64::from(lm.log_prob3(prev2, prev, None)).exp();
+        assert!((total - 1.0).abs() < 1e-4, "context ({prev2}, {prev}): {total}");
+    }
+    // "a b" ended the sentence five times out of five: after "a b" the
+    // trigram is surer of the end, and less sure of another "b", than the
+    // bigram after "b" alone.
+    assert!(lm.log_prob3(2, 3, Some(EOS)) > lm.log_prob(3, Some(EOS)));
+    assert!(lm.log_prob3(2, 3, Some(3)) < lm.log_prob(3, Some(3)));
+    // An unseen pair context is the bigram exactly.
+    assert_eq!(lm.log_prob3(4, 2, Some(3)), lm.log_prob(2, Some(3)));
+}
+
+#[test]
+fn malformed_trigrams_are_typed_errors() {
+    let base =
+        r#"{"format": "robot-asr-lm/1", "words": ["<s>", "</s>", "go"], "unigrams": [1, 1, 1], "bigrams": [0, 2, 1]"#;
+    let ok = WordLm::from_json(&format!(r#"{base}, "trigrams": [0, 0, 2, 1]}}"#)).unwrap();
+    assert!(ok.has_trigrams());
+    for bad in [
+        "[0, 0, 2]",
+        "[0, 0, 9, 1]",
+        "[0, 0, 2, 0]",
+        "[2, 2, 0, 1]",
+        "[0, 0, 2, 1, 0, 0, 2, 1]",
+        "[0, 0, 4294967298, 1]",
+    ] {
+        let text = format!(r#"{base}, "trigrams": {bad}}}"#);
+        let e = WordLm::from_json(&text).expect_err(&text);
+        assert!(matches!(e, LmError::Trigrams(_)), "{text}: {e:?}");
+    }
+}
+
+#[test]
 fn malformed_lm_files_are_typed_errors() {
     let ok =
         r#"{"format": "robot-asr-lm/1", "words": ["<s>", "</s>", "go"], "unigrams": [1, 1, 1], "bigrams": [0, 2, 1]}"#;

@@ -2,7 +2,7 @@
 //! into words. [`greedy`] takes the best class of each frame, merges
 //! repeats and drops blanks: the reference the parity test compares with
 //! onnxruntime. [`BeamDecoder`] is what the robot uses: a CTC prefix beam
-//! search with shallow fusion of the word bigram model ([`super::lm`]) at
+//! search with shallow fusion of the word trigram model ([`super::lm`]) at
 //! word boundaries, a lexicon check as words are spelt (a prefix that no
 //! known word starts with pays the out-of-lexicon penalty at once, so it
 //! drops out of the beam before it crowds out the right spelling), and
@@ -161,15 +161,15 @@ pub struct BeamConfig {
 impl Default for BeamConfig {
     fn default() -> Self {
         BeamConfig {
-            beam: 16,
+            beam: 64,
             prune: 10.0,
             lm_weight: 0.7,
-            word_bonus: 2.5,
+            word_bonus: 3.5,
             oov_penalty: -10.0,
             vocab_bonus: 1.0,
             name_bonus: 2.0,
             phrase_bonus: 2.0,
-            implicit_space: Some(-1.0),
+            implicit_space: Some(-2.0),
         }
     }
 }
@@ -299,8 +299,8 @@ impl BeamDecoder {
             add += self.config.oov_penalty;
         }
         if self.has_lm {
-            let prev = h.history[HISTORY - 1];
-            add += self.config.lm_weight * self.lm.log_prob(prev, word);
+            let (prev2, prev) = (h.history[HISTORY - 2], h.history[HISTORY - 1]);
+            add += self.config.lm_weight * self.lm.log_prob3(prev2, prev, word);
         }
         h.history.rotate_left(1);
         h.history[HISTORY - 1] = word.unwrap_or(UNKNOWN_CTX);
@@ -426,7 +426,8 @@ impl BeamDecoder {
             let mut h = *h;
             let mut extra = h.extra + self.finish_word(&mut h);
             if self.has_lm {
-                extra += self.config.lm_weight * self.lm.log_prob(h.history[HISTORY - 1], Some(EOS));
+                let (prev2, prev) = (h.history[HISTORY - 2], h.history[HISTORY - 1]);
+                extra += self.config.lm_weight * self.lm.log_prob3(prev2, prev, Some(EOS));
             }
             let score = h.total() + extra;
             if best.is_none_or(|b| score > b.0) {

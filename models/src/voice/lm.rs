@@ -1,4 +1,4 @@
-//! The speech decoder's word language model: a bigram model over the words
+//! The speech decoder's word language model: a trigram model over the words
 //! people say to the robot, read from `models/asr/lm.json` (written by
 //! `models/training/voice/lm.py` from the brain's training utterances in
 //! spoken form). The CTC beam search ([`super::ctc`]) asks it, at each word
@@ -6,11 +6,15 @@
 //! whether a half-spelt word can still become a known word (the lexicon
 //! prefix check that keeps "gripp" alive while "gripe" falls behind).
 //!
-//! Smoothing is Witten-Bell interpolation of the bigram with an add-k
-//! unigram, so every word, known or not, has a finite log-probability:
-//! `P(w|v) = λ_v c(v,w)/c(v) + (1-λ_v) P1(w)`, `λ_v = c(v)/(c(v)+n(v))`
-//! with `n(v)` the number of distinct followers of `v`, and
-//! `P1(w) = (c(w)+k)/(N+k(V+1))` where the `+1` is the unknown word.
+//! Smoothing is Witten-Bell interpolation, trigram over bigram over an
+//! add-k unigram, so every word, known or not, has a finite
+//! log-probability: `P(w|v) = λ_v c(v,w)/c(v) + (1-λ_v) P1(w)`,
+//! `λ_v = c(v)/(c(v)+n(v))` with `n(v)` the number of distinct followers of
+//! `v`, `P1(w) = (c(w)+k)/(N+k(V+1))` where the `+1` is the unknown word,
+//! and the same step again for `P(w|u,v)` over `P(w|v)`. The trigrams are
+//! optional in the file (an older bigram-only file reads as before); the
+//! sentence start counts as two `<s>`, so the first word has a trigram
+//! context too.
 
 use std::collections::HashMap;
 
@@ -37,6 +41,8 @@ pub enum LmError {
     Counts { words: usize, counts: usize },
     #[error("`bigrams` must be (prev, next, count) triples of known word ids: {0}")]
     Bigrams(String),
+    #[error("`trigrams` must be (prev2, prev, next, count) quadruples of known word ids: {0}")]
+    Trigrams(String),
 }
 
 #[derive(serde::Deserialize)]
@@ -45,6 +51,8 @@ struct LmFile {
     words: Vec<String>,
     unigrams: Vec<u64>,
     bigrams: Vec<u64>,
+    #[serde(default)]
+    trigrams: Vec<u64>,
 }
 
 /// A node of the lexicon's character trie.
@@ -68,6 +76,10 @@ pub struct WordLm {
     bigram: HashMap<(u32, u32), f32>,
     /// ln(1 - λ_v) per context: the weight left for the unigram.
     backoff: Vec<f32>,
+    /// ln of the trigram's interpolated probability for seen triples.
+    trigram: HashMap<(u32, u32, u32), f32>,
+    /// ln(1 - λ_uv) per seen two-word context: the weight left for the bigram.
+    tri_backoff: HashMap<(u32, u32), f32>,
     trie: Vec<TrieNode>,
 }
 
@@ -81,7 +93,7 @@ impl WordLm {
         if f.format != LM_FORMAT {
             return Err(LmError::Format { found: f.format });
         }
-        WordLm::from_counts(f.words, &f.unigrams, &f.bigrams)
+        WordLm::from_counts(f.words, &f.unigrams, &f.bigrams)?.with_trigrams(&f.trigrams)
     }
 
     /// Builds the model from counts laid out as in the file.
@@ -137,12 +149,58 @@ impl WordLm {
             let p = lambda[a] * c / ctx_total[a] + (1.0 - lambda[a]) * p1;
             bigram.insert((a as u32, b as u32), p.ln() as f32);
         }
-        let mut lm = WordLm { words, ids, unigram, unknown, bigram, backoff, trie: vec![TrieNode::default()] };
+        let mut lm = WordLm {
+            words,
+            ids,
+            unigram,
+            unknown,
+            bigram,
+            backoff,
+            trigram: HashMap::new(),
+            tri_backoff: HashMap::new(),
+            trie: vec![TrieNode::default()],
+        };
         for i in 2..lm.words.len() {
             let w = lm.words[i].clone();
             lm.insert_trie(&w, i as u32);
         }
         Ok(lm)
+    }
+
+    /// Adds the trigram layer from (prev2, prev, next, count) quadruples laid
+    /// out as in the file; none leaves the bigram model as it is.
+    pub fn with_trigrams(mut self, trigrams: &[u64]) -> Result<WordLm, LmError> {
+        if !trigrams.len().is_multiple_of(4) {
+            return Err(LmError::Trigrams(format!("{} numbers is not a multiple of 4", trigrams.len())));
+        }
+        let n = self.words.len();
+        let mut ctx: HashMap<(u32, u32), (f64, f64)> = HashMap::new();
+        let mut triples = Vec::with_capacity(trigrams.len() / 4);
+        for q in trigrams.chunks_exact(4) {
+            let ids: Vec<u32> =
+                q[..3].iter().filter_map(|&i| u32::try_from(i).ok()).filter(|&i| (i as usize) < n).collect();
+            let (&[a, b, c], count) = (ids.as_slice(), q[3]) else {
+                return Err(LmError::Trigrams(format!("ids {:?} with {n} words", &q[..3])));
+            };
+            if count == 0 || c == BOS {
+                return Err(LmError::Trigrams(format!("({a}, {b}, {c}, {count})")));
+            }
+            let e = ctx.entry((a, b)).or_default();
+            e.0 += count as f64;
+            e.1 += 1.0;
+            triples.push((a, b, c, count as f64));
+        }
+        let lambda = |&(total, followers): &(f64, f64)| total / (total + followers);
+        for (a, b, c, count) in triples {
+            let l = lambda(&ctx[&(a, b)]);
+            let p2 = f64::from(self.log_prob(b, Some(c))).exp();
+            let p = l * count / ctx[&(a, b)].0 + (1.0 - l) * p2;
+            if self.trigram.insert((a, b, c), p.ln() as f32).is_some() {
+                return Err(LmError::Trigrams(format!("({a}, {b}, {c}) twice")));
+            }
+        }
+        self.tri_backoff = ctx.iter().map(|(&k, v)| (k, (1.0 - lambda(v)).ln() as f32)).collect();
+        Ok(self)
     }
 
     /// A model with no counts and no words: every word is equally unknown.
@@ -155,6 +213,8 @@ impl WordLm {
             unknown,
             bigram: HashMap::new(),
             backoff: vec![0.0, 0.0],
+            trigram: HashMap::new(),
+            tri_backoff: HashMap::new(),
             trie: vec![TrieNode::default()],
         }
     }
@@ -225,6 +285,23 @@ impl WordLm {
         }
         let uni = self.unigram.get(w as usize).copied().unwrap_or(self.unknown);
         self.backoff.get(prev as usize).copied().unwrap_or(0.0) + uni
+    }
+
+    /// `ln P(word | prev2 prev)`: the trigram where the pair was seen as a
+    /// context, else [`Self::log_prob`]; `word` `None` is the unknown word.
+    pub fn log_prob3(&self, prev2: u32, prev: u32, word: Option<u32>) -> f32 {
+        let Some(&backoff) = self.tri_backoff.get(&(prev2, prev)) else {
+            return self.log_prob(prev, word);
+        };
+        match word.and_then(|w| self.trigram.get(&(prev2, prev, w))) {
+            Some(&p) => p,
+            None => backoff + self.log_prob(prev, word),
+        }
+    }
+
+    /// Whether the model has a trigram layer.
+    pub fn has_trigrams(&self) -> bool {
+        !self.trigram.is_empty()
     }
 
     /// The trie state of the empty word.

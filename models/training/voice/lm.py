@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Builds the speech decoder's word language model, models/asr/lm.json.
 
-The robot's CTC decoder (models/src/voice/ctc.rs) fuses a word bigram model
+The robot's CTC decoder (models/src/voice/ctc.rs) fuses a word trigram model
 into its beam search at word boundaries, so "close the gripper" beats
-"close the griper". This script counts words and word pairs in the spoken
+"close the griper". This script counts words, word pairs and triples in the spoken
 forms (`spoken.spoken`, the words a speaker says: digits become number
 words) of the brain's generated training utterances, the same texts the
 speech model is trained on (`/tmp/voice/texts.jsonl`, one
@@ -14,7 +14,11 @@ Output format (`robot-asr-lm/1`, read by models/src/voice/lm.rs):
     {"format": "robot-asr-lm/1", "sentences": N,
      "words": ["<s>", "</s>", "a", ...],      # index = word id; 0 and 1 reserved
      "unigrams": [c0, c1, ...],               # count of each word (</s> = sentences)
-     "bigrams": [prev, next, count, ...]}     # flat triples, sorted, count >= --min-bigram
+     "bigrams": [prev, next, count, ...],     # flat triples, sorted, count >= --min-bigram
+     "trigrams": [prev2, prev, next, count, ...]}  # flat, sorted, count >= --min-trigram
+
+A sentence is counted as `<s> w1 .. wn </s>` for bigrams and with a second
+`<s>` in front for trigrams, as the decoder's history starts.
 
 Smoothing (Witten-Bell interpolation with an add-k unigram floor) is done
 by the reader, so this file holds raw counts only. The file is listed in
@@ -40,10 +44,11 @@ FORMAT = "robot-asr-lm/1"
 BOS, EOS = "<s>", "</s>"
 
 
-def build(texts: list[str], min_bigram: int, seed: int) -> dict:
+def build(texts: list[str], min_bigram: int, seed: int, min_trigram: int = 1) -> dict:
     rng = random.Random(seed)
     uni: collections.Counter[str] = collections.Counter()
     bi: collections.Counter[tuple[str, str]] = collections.Counter()
+    tri: collections.Counter[tuple[str, str, str]] = collections.Counter()
     sentences = 0
     for t in texts:
         # Once plainly, once with the seeded variants ("one hundred and five").
@@ -55,6 +60,8 @@ def build(texts: list[str], min_bigram: int, seed: int) -> dict:
             seq = [BOS] + w + [EOS]
             uni.update(seq[1:])
             bi.update(zip(seq, seq[1:]))
+            seq = [BOS] + seq
+            tri.update(zip(seq, seq[1:], seq[2:]))
     uni[BOS] = sentences
     words = [BOS, EOS] + sorted(k for k in uni if k not in (BOS, EOS))
     ids = {w: i for i, w in enumerate(words)}
@@ -62,8 +69,12 @@ def build(texts: list[str], min_bigram: int, seed: int) -> dict:
     for (a, b), c in sorted(bi.items(), key=lambda kv: (ids[kv[0][0]], ids[kv[0][1]])):
         if c >= min_bigram:
             flat += [ids[a], ids[b], c]
+    flat3: list[int] = []
+    for (a, b, c), n in sorted(tri.items(), key=lambda kv: tuple(ids[w] for w in kv[0])):
+        if n >= min_trigram:
+            flat3 += [ids[a], ids[b], ids[c], n]
     return {"format": FORMAT, "sentences": sentences, "words": words,
-            "unigrams": [uni[w] for w in words], "bigrams": flat}
+            "unigrams": [uni[w] for w in words], "bigrams": flat, "trigrams": flat3}
 
 
 def update_manifest(asr_dir: Path, name: str) -> None:
@@ -79,6 +90,7 @@ def main() -> int:
     ap.add_argument("--texts", default="/tmp/voice/texts.jsonl", help="training texts, {\"utterance\"} per line")
     ap.add_argument("--asr-dir", default=str(Path(__file__).resolve().parents[2] / "asr"))
     ap.add_argument("--min-bigram", type=int, default=1, help="drop word pairs seen fewer times")
+    ap.add_argument("--min-trigram", type=int, default=1, help="drop word triples seen fewer times")
     ap.add_argument("--seed", type=int, default=7)
     a = ap.parse_args()
     if "eval" in Path(a.texts).resolve().parts:
@@ -88,11 +100,11 @@ def main() -> int:
     for line in Path(a.texts).read_text().splitlines():
         if line.strip():
             texts.append(json.loads(line)["utterance"])
-    lm = build(texts, a.min_bigram, a.seed)
+    lm = build(texts, a.min_bigram, a.seed, a.min_trigram)
     out = Path(a.asr_dir) / "lm.json"
     out.write_text(json.dumps(lm, separators=(",", ":")) + "\n")
     update_manifest(Path(a.asr_dir), "lm.json")
-    print(f"{out}: {len(lm['words'])} words, {len(lm['bigrams']) // 3} bigrams, "
+    print(f"{out}: {len(lm['words'])} words, {len(lm['bigrams']) // 3} bigrams, {len(lm['trigrams']) // 4} trigrams, "
           f"{lm['sentences']} sentences, {out.stat().st_size} bytes", file=sys.stderr)
     return 0
 

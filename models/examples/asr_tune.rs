@@ -20,7 +20,7 @@ use robot_models::voice::{read_wav_16k, Bias, WavLimits};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let set = PathBuf::from(args.next().ok_or("usage: asr_tune SET/cases.jsonl [ASR_DIR]")?);
+    let set = PathBuf::from(args.next().ok_or("usage: asr_tune SET/cases.jsonl [ASR_DIR [BEAM]]")?);
     let asr = args.next().map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("asr"), PathBuf::from);
     let beam: Option<usize> = args.next().map(|b| b.parse()).transpose()?;
     let dir = set.parent().unwrap_or(Path::new("."));

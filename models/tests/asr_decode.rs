@@ -137,14 +137,20 @@ fn shapes_and_alphabets_are_checked() {
     assert_eq!(Alphabet::new("abc", 3).unwrap().classes(), 4);
 }
 
-#[test]
-fn lm_probabilities_sum_to_one_in_every_context() {
-    let lm = WordLm::from_counts(
+/// Words a, b, c with a few counted pairs: the bigram model both LM
+/// tests start from.
+fn abc_bigram_lm() -> WordLm {
+    WordLm::from_counts(
         ["<s>", "</s>", "a", "b", "c"].map(String::from).to_vec(),
         &[10, 10, 7, 5, 1],
         &[0, 2, 6, 0, 3, 4, 2, 3, 5, 3, 1, 9, 4, 1, 1, 2, 1, 2],
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn lm_probabilities_sum_to_one_in_every_context() {
+    let lm = abc_bigram_lm();
     for prev in [BOS, 2, 3, 4, u32::MAX] {
         let known: f64 = (1..5u32).map(|w| f64::from(lm.log_prob(prev, Some(w))).exp()).sum();
         let total = known + f64::from(lm.log_prob(prev, None)).exp();
@@ -157,14 +163,7 @@ fn lm_probabilities_sum_to_one_in_every_context() {
 
 #[test]
 fn trigram_probabilities_sum_to_one_in_every_context() {
-    let lm = WordLm::from_counts(
-        ["<s>", "</s>", "a", "b", "c"].map(String::from).to_vec(),
-        &[10, 10, 7, 5, 1],
-        &[0, 2, 6, 0, 3, 4, 2, 3, 5, 3, 1, 9, 4, 1, 1, 2, 1, 2],
-    )
-    .unwrap()
-    .with_trigrams(&[0, 0, 2, 6, 0, 0, 3, 4, 0, 2, 3, 5, 2, 3, 1, 5, 0, 3, 1, 4])
-    .unwrap();
+    let lm = abc_bigram_lm().with_trigrams(&[0, 0, 2, 6, 0, 0, 3, 4, 0, 2, 3, 5, 2, 3, 1, 5, 0, 3, 1, 4]).unwrap();
     assert!(lm.has_trigrams());
     for (prev2, prev) in [(BOS, BOS), (BOS, 2), (2, 3), (BOS, 3), (3, 3), (u32::MAX, 2), (4, u32::MAX)] {
         let known: f64 = (1..5u32).map(|w| f64::from(lm.log_prob3(prev2, prev, Some(w))).exp()).sum();

@@ -192,9 +192,10 @@ impl WordLm {
         }
         let lambda = |&(total, followers): &(f64, f64)| total / (total + followers);
         for (a, b, c, count) in triples {
-            let l = lambda(&ctx[&(a, b)]);
+            let pair = &ctx[&(a, b)];
+            let l = lambda(pair);
             let p2 = f64::from(self.log_prob(b, Some(c))).exp();
-            let p = l * count / ctx[&(a, b)].0 + (1.0 - l) * p2;
+            let p = l * count / pair.0 + (1.0 - l) * p2;
             if self.trigram.insert((a, b, c), p.ln() as f32).is_some() {
                 return Err(LmError::Trigrams(format!("({a}, {b}, {c}) twice")));
             }

@@ -122,10 +122,10 @@ impl Manifest {
 mod tests {
     use super::*;
 
-    fn folder(tag: &str, files: &[(&str, &[u8])], lie: Option<(&str, u64)>) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("manifest-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
+    /// A manifest folder in a scratch dir that is removed when the returned guard drops.
+    fn folder(files: &[(&str, &[u8])], lie: Option<(&str, u64)>) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
         let mut m = serde_json::Map::new();
         for (name, bytes) in files {
             std::fs::write(d.join(name), bytes).unwrap();
@@ -137,13 +137,14 @@ mod tests {
         }
         let doc = serde_json::json!({"files": m, "alphabet": "ab"});
         std::fs::write(d.join(MANIFEST), doc.to_string()).unwrap();
-        d
+        dir
     }
 
     #[test]
     fn reads_listed_files_and_extra_fields() {
-        let d = folder("ok", &[("a.bin", b"abc")], None);
-        let m = Manifest::load(&d).unwrap();
+        let dir = folder(&[("a.bin", b"abc")], None);
+        let d = dir.path();
+        let m = Manifest::load(d).unwrap();
         assert_eq!(m.read_verified("a.bin").unwrap(), b"abc");
         assert_eq!(m.doc["alphabet"], "ab");
         assert!(m.lists("a.bin") && !m.lists("b.bin"));
@@ -151,8 +152,9 @@ mod tests {
 
     #[test]
     fn names_each_failure() {
-        let d = folder("bad", &[("a.bin", b"abc"), ("b.bin", b"xyz")], Some(("b.bin", 9)));
-        let m = Manifest::load(&d).unwrap();
+        let dir = folder(&[("a.bin", b"abc"), ("b.bin", b"xyz")], Some(("b.bin", 9)));
+        let d = dir.path();
+        let m = Manifest::load(d).unwrap();
         assert!(matches!(m.read_verified("b.bin"), Err(ManifestError::SizeMismatch { expected: 9, actual: 3, .. })));
         assert!(matches!(m.read_verified("c.bin"), Err(ManifestError::Invalid { .. })));
         std::fs::write(d.join("a.bin"), b"abd").unwrap();
@@ -160,8 +162,8 @@ mod tests {
         std::fs::remove_file(d.join("a.bin")).unwrap();
         assert!(matches!(m.read_verified("a.bin"), Err(ManifestError::MissingFile { .. })));
         std::fs::write(d.join(MANIFEST), b"{\"files\": 3}").unwrap();
-        assert!(matches!(Manifest::load(&d), Err(ManifestError::Invalid { .. })));
+        assert!(matches!(Manifest::load(d), Err(ManifestError::Invalid { .. })));
         std::fs::remove_file(d.join(MANIFEST)).unwrap();
-        assert!(matches!(Manifest::load(&d), Err(ManifestError::MissingFile { .. })));
+        assert!(matches!(Manifest::load(d), Err(ManifestError::MissingFile { .. })));
     }
 }

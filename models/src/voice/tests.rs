@@ -16,10 +16,9 @@ fn vad_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("vad")
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("voice-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A scratch folder removed when the test ends, so a run leaves nothing in the system temp dir.
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
 }
 
 #[test]
@@ -48,7 +47,8 @@ fn tract_matches_onnxruntime_on_the_parity_recording() {
 
 #[test]
 fn a_tampered_model_is_refused() {
-    let dir = tmp("vad-tampered");
+    let scratch = scratch();
+    let dir = scratch.path().join("vad-tampered");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(vad_dir().join("manifest.json"), dir.join("manifest.json")).unwrap();
     let mut onnx = std::fs::read(vad_dir().join(vad::VAD_ONNX)).unwrap();
@@ -56,7 +56,7 @@ fn a_tampered_model_is_refused() {
     onnx[mid] ^= 1;
     std::fs::write(dir.join(vad::VAD_ONNX), &onnx).unwrap();
     assert!(matches!(Vad::load(&dir), Err(VoiceError::Integrity { .. })));
-    assert!(matches!(Vad::load(&tmp("no-such-dir")), Err(VoiceError::Io { .. })));
+    assert!(matches!(Vad::load(&scratch.path().join("no-such-dir")), Err(VoiceError::Io { .. })));
 }
 
 /// Writes `pcm` as a 16-bit WAV at `rate` Hz, `channels` identical copies.
@@ -78,7 +78,8 @@ fn noise(rng: &mut ChaCha8Rng, n: usize, amp: f32) -> Vec<f32> {
 /// Speech from `espeak-ng` at its native rate (22.05 kHz) as `f32`, with
 /// that rate, or `None` without the binary.
 fn espeak(text: &str) -> Option<(Vec<f32>, u32)> {
-    let out = tmp(&format!("espeak-{}.wav", text.len()));
+    let scratch = scratch();
+    let out = scratch.path().join("espeak.wav");
     match Command::new("espeak-ng").args(["-v", "en-us", "-w"]).arg(&out).arg(text).status() {
         Ok(s) if s.success() => {
             let mut r = hound::WavReader::open(&out).unwrap();
@@ -103,7 +104,8 @@ fn one_segment_where_the_synthesized_utterance_is() {
     let mut pcm = noise(&mut rng, lead, 0.01);
     pcm.extend(speech.iter().map(|s| s + rng.gen_range(-0.01..0.01)));
     pcm.extend(noise(&mut rng, rate as usize * 2, 0.01));
-    let path = tmp("utterance-22k-stereo.wav");
+    let scratch = scratch();
+    let path = scratch.path().join("utterance-22k-stereo.wav");
     write_wav(&path, &pcm, rate, 2);
 
     let segs = load_utterances(&path, &vad_dir(), &VoiceConfig::default()).unwrap();
@@ -129,8 +131,9 @@ fn silence_and_noise_have_no_segment() {
         ("clipped-noise", noise(&mut rng, 16_000 * 5, 3.0)),
     ];
     let mut listener = Listener::new(Vad::load(&vad_dir()).unwrap(), EndpointConfig::default()).unwrap();
+    let scratch = scratch();
     for (name, pcm) in cases {
-        let path = tmp(&format!("{name}.wav"));
+        let path = scratch.path().join(format!("{name}.wav"));
         write_wav(&path, &pcm, 16_000, 1);
         let segs = listener.run_file(&path, WavLimits::default()).unwrap();
         assert!(segs.is_empty(), "{name}: {:?}", segs.iter().map(|s| (s.start, s.end)).collect::<Vec<_>>());
@@ -143,7 +146,8 @@ fn live_blocks_of_any_size_give_the_same_segments_as_the_file() {
     let mut pcm = vec![0.0; rate as usize];
     pcm.extend(&speech);
     pcm.extend(vec![0.0; rate as usize]);
-    let path = tmp("stop.wav");
+    let scratch = scratch();
+    let path = scratch.path().join("stop.wav");
     write_wav(&path, &pcm, rate, 1);
     let mut listener = Listener::new(Vad::load(&vad_dir()).unwrap(), EndpointConfig::default()).unwrap();
     let from_file = listener.run_file(&path, WavLimits::default()).unwrap();

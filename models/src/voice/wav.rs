@@ -219,15 +219,8 @@ mod tests {
     use super::*;
     use hound::{SampleFormat, WavSpec, WavWriter};
 
-    fn tmp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("voice-wav-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir.join(name)
-    }
-
-    /// A 440 Hz tone at amplitude 0.5, `channels` copies, with the given encoding.
-    fn write_tone(name: &str, rate: u32, channels: u16, bits: u16, float: bool, seconds: f32) -> PathBuf {
-        let path = tmp(name);
+    /// A 440 Hz tone at amplitude 0.5, `channels` copies, with the given encoding, written to `path`.
+    fn write_tone(path: PathBuf, rate: u32, channels: u16, bits: u16, float: bool, seconds: f32) -> PathBuf {
         let spec = WavSpec {
             channels,
             sample_rate: rate,
@@ -270,8 +263,9 @@ mod tests {
             (32_000, 2, 32, true),
             (11_025, 1, 16, false),
         ];
+        let dir = tempfile::tempdir().unwrap();
         for (k, &(rate, ch, bits, float)) in cases.iter().enumerate() {
-            let path = write_tone(&format!("tone{k}.wav"), rate, ch, bits, float, 1.0);
+            let path = write_tone(dir.path().join(format!("tone{k}.wav")), rate, ch, bits, float, 1.0);
             let (info, pcm) = read_wav_16k(&path, WavLimits::default()).unwrap();
             assert_eq!((info.sample_rate, info.channels, info.bits_per_sample, info.float), (rate, ch, bits, float));
             assert_eq!(pcm.len(), 16_000, "{info:?}");
@@ -282,7 +276,8 @@ mod tests {
 
     #[test]
     fn stereo_is_averaged() {
-        let path = tmp("lr.wav");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lr.wav");
         let spec = WavSpec { channels: 2, sample_rate: 16_000, bits_per_sample: 16, sample_format: SampleFormat::Int };
         let mut w = WavWriter::create(&path, spec).unwrap();
         for _ in 0..1000 {
@@ -298,6 +293,8 @@ mod tests {
     #[test]
     fn bad_files_are_typed_errors() {
         let lim = WavLimits::default();
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = |name: &str| dir.path().join(name);
         let not_wav = tmp("not.wav");
         std::fs::write(&not_wav, b"this is not a riff file, just text").unwrap();
         assert!(matches!(read_wav_16k(&not_wav, lim), Err(VoiceError::NotWav { .. })));
@@ -306,13 +303,13 @@ mod tests {
         std::fs::write(&empty_file, b"").unwrap();
         assert!(matches!(read_wav_16k(&empty_file, lim), Err(VoiceError::NotWav { .. })));
 
-        let no_frames = write_tone("no-frames.wav", 16_000, 1, 16, false, 0.0);
+        let no_frames = write_tone(tmp("no-frames.wav"), 16_000, 1, 16, false, 0.0);
         assert!(matches!(read_wav_16k(&no_frames, lim), Err(VoiceError::NoAudio { .. })));
 
         let missing = tmp("does-not-exist.wav");
         assert!(matches!(read_wav_16k(&missing, lim), Err(VoiceError::Io { .. })));
 
-        let whole = write_tone("whole.wav", 16_000, 1, 16, false, 1.0);
+        let whole = write_tone(tmp("whole.wav"), 16_000, 1, 16, false, 1.0);
         let bytes = std::fs::read(&whole).unwrap();
         for cut in [20, 44 + 2 * 8000 + 1, bytes.len() - 2] {
             let p = tmp(&format!("cut{cut}.wav"));
@@ -324,14 +321,15 @@ mod tests {
             }
         }
 
-        let slow = write_tone("4k.wav", 4_000, 1, 16, false, 0.1);
+        let slow = write_tone(tmp("4k.wav"), 4_000, 1, 16, false, 0.1);
         assert!(matches!(read_wav_16k(&slow, lim), Err(VoiceError::UnsupportedEncoding { .. })));
     }
 
     #[test]
     fn ten_minute_file_is_refused_from_its_header_and_streams_under_a_higher_limit() {
         // 10 minutes of 16 kHz 8-bit (9.6 MB; no resampling, so quick).
-        let path = tmp("ten-minutes.wav");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ten-minutes.wav");
         let spec = WavSpec { channels: 1, sample_rate: 16_000, bits_per_sample: 8, sample_format: SampleFormat::Int };
         let mut w = WavWriter::create(&path, spec).unwrap();
         for i in 0..16_000 * 600 {

@@ -2,7 +2,8 @@
 //! needed): greedy CTC collapsing, the beam search choosing a biased word
 //! or a multi-word name over an acoustically likelier near-miss, the word
 //! LM pulling toward known word sequences, a left-out word boundary put
-//! back between lexicon words, its smoothing summing to one,
+//! back between lexicon words, a long run-on off the lexicon paying by
+//! its length, its smoothing summing to one,
 //! and malformed LM files refused with typed errors.
 
 use robot_models::voice::ctc::{greedy, Alphabet, BeamConfig, BeamDecoder, CtcError, LogProbs};
@@ -267,4 +268,26 @@ fn a_word_boundary_the_model_left_out_is_put_back_between_lexicon_words() {
     // Without an LM there is no lexicon to split by.
     let d = BeamDecoder::new(BeamConfig::default(), alphabet(), None, &Bias::default());
     assert_eq!(d.decode(&lp).text, "turnleft");
+}
+
+#[test]
+fn a_long_run_on_off_the_lexicon_costs_by_length() {
+    // A unigram LM over 40 words, so each word costs about what it does in
+    // the shipped model (ln 1/40) and a path through six words is not free.
+    let mut words: Vec<String> =
+        ["<s>", "</s>", "stop", "ten", "minutes", "and", "then", "rest"].map(String::from).to_vec();
+    words.extend((0..32u8).map(|i| format!("filler{}{}", char::from(b'a' + i / 26), char::from(b'a' + i % 26))));
+    let lm = WordLm::from_counts(words.clone(), &vec![20; words.len()], &[]).unwrap();
+    // No spaces, and three letters the model got wrong with confidence.
+    let mut f: Vec<Vec<(char, f32)>> = "stoptenminutesandthenrest".chars().map(|c| vec![(c, 0.999)]).collect();
+    f[5] = vec![('i', 0.99), ('e', 0.009)];
+    f[10] = vec![('a', 0.99), ('u', 0.009)];
+    f[18] = vec![('x', 0.99), ('h', 0.009)];
+    let lp = matrix(&refs(&f));
+    assert_eq!(greedy(&lp, &alphabet()), "stoptinminatesandtxenrest");
+    let flat = BeamConfig { oov_letter_penalty: 0.0, ..BeamConfig::default() };
+    let d = BeamDecoder::new(flat, alphabet(), Some(&lm), &Bias::default());
+    assert_eq!(d.decode(&lp).text, "stoptinminatesandtxenrest", "a one-off penalty keeps the run-on");
+    let d = BeamDecoder::new(BeamConfig::default(), alphabet(), Some(&lm), &Bias::default());
+    assert_eq!(d.decode(&lp).text, "stop ten minutes and then rest");
 }

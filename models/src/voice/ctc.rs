@@ -144,6 +144,12 @@ pub struct BeamConfig {
     pub word_bonus: f32,
     /// Added (negative) once a word leaves the lexicon.
     pub oov_penalty: f32,
+    /// Added (negative) for every further letter of a word already off the
+    /// lexicon. A one-off penalty alone makes a run-on of many words
+    /// ("restthirtyminutesandthen") cheaper than the words it swallows,
+    /// each of which pays its LM term and boundary; charging by length keeps
+    /// a short unknown name affordable and a long run-on not.
+    pub oov_letter_penalty: f32,
     /// Added for a word of [`Bias::vocabulary`].
     pub vocab_bonus: f32,
     /// Added for a word of a [`Bias::names`] entry.
@@ -164,8 +170,9 @@ impl Default for BeamConfig {
             beam: 64,
             prune: 10.0,
             lm_weight: 0.7,
-            word_bonus: 3.5,
+            word_bonus: 2.5,
             oov_penalty: -10.0,
+            oov_letter_penalty: -1.0,
             vocab_bonus: 1.0,
             name_bonus: 2.0,
             phrase_bonus: 2.0,
@@ -318,14 +325,14 @@ impl BeamDecoder {
     }
 
     /// `h` extended by the letter class `c`: steps the lexicon trie (the
-    /// OOV penalty once it falls off).
+    /// OOV penalty once it falls off, the per-letter one after that).
     fn start_letter(&self, mut k: Hyp, c: usize) -> Hyp {
-        k.in_word = true;
         let byte = self.alphabet.symbols[c];
         let stepped = k.trie.and_then(|s| self.lm.trie_step(s, byte));
-        if k.trie.is_some() && stepped.is_none() && self.has_lm {
-            k.extra += self.config.oov_penalty;
+        if self.has_lm && stepped.is_none() {
+            k.extra += if k.trie.is_some() { self.config.oov_penalty } else { self.config.oov_letter_penalty };
         }
+        k.in_word = true;
         k.trie = stepped;
         k
     }

@@ -58,13 +58,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Settings decode independently: one thread per core, results printed in grid order.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let alphabet = rec.alphabet().clone();
+    let per_thread = grid.len().div_ceil(threads).max(1);
     let mut wer = vec![0.0; grid.len()];
     std::thread::scope(|s| {
-        for (t, out) in wer.chunks_mut(grid.len().div_ceil(threads)).enumerate() {
+        for (t, out) in wer.chunks_mut(per_thread).enumerate() {
             let (grid, cases, alphabet, lm) = (&grid, &cases, &alphabet, rec.lm());
             s.spawn(move || {
                 for (i, slot) in out.iter_mut().enumerate() {
-                    let config = grid[t * grid.len().div_ceil(threads) + i].1.clone();
+                    let config = grid[t * per_thread + i].1.clone();
                     let d = BeamDecoder::new(config, alphabet.clone(), lm, &Bias::default());
                     let errors: usize =
                         cases.iter().map(|(r, lp)| edit_distance(r, &wer_words(&d.decode(lp).text))).sum();

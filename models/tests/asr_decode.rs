@@ -277,7 +277,8 @@ fn a_long_run_on_off_the_lexicon_costs_by_length() {
     let mut words: Vec<String> =
         ["<s>", "</s>", "stop", "ten", "minutes", "and", "then", "rest"].map(String::from).to_vec();
     words.extend((0..32u8).map(|i| format!("filler{}{}", char::from(b'a' + i / 26), char::from(b'a' + i % 26))));
-    let lm = WordLm::from_counts(words.clone(), &vec![20; words.len()], &[]).unwrap();
+    let counts = vec![20; words.len()];
+    let lm = WordLm::from_counts(words, &counts, &[]).unwrap();
     // No spaces, and three letters the model got wrong with confidence.
     let mut f: Vec<Vec<(char, f32)>> = "stoptenminutesandthenrest".chars().map(|c| vec![(c, 0.999)]).collect();
     f[5] = vec![('i', 0.99), ('e', 0.009)];

@@ -3,7 +3,8 @@
 //! or a multi-word name over an acoustically likelier near-miss, the word
 //! LM pulling toward known word sequences, a left-out word boundary put
 //! back between lexicon words, a long run-on off the lexicon paying by
-//! its length, its smoothing summing to one,
+//! its length, its smoothing summing to one, the runner-up transcripts
+//! distinct and ranked,
 //! and malformed LM files refused with typed errors.
 
 use robot_models::voice::ctc::{greedy, Alphabet, BeamConfig, BeamDecoder, CtcError, LogProbs};
@@ -74,6 +75,23 @@ fn without_bias_the_near_miss_wins() {
     assert_eq!(greedy(&lp, &alphabet()), "close the griper");
     let d = BeamDecoder::new(BeamConfig::default(), alphabet(), None, &Bias::default());
     assert_eq!(d.decode(&lp).text, "close the griper");
+}
+
+#[test]
+fn runners_up_are_distinct_ranked_and_led_by_the_best() {
+    let lp = matrix(&refs(&gripper_frames()));
+    let d = BeamDecoder::new(BeamConfig::default(), alphabet(), None, &Bias::default());
+    let all = d.decode_nbest(&lp, 4);
+    assert_eq!(all[0], d.decode(&lp));
+    assert!(all.len() > 1, "the ambiguous p gives a runner-up");
+    assert!(all.iter().any(|x| x.text == "close the gripper"), "{all:?}");
+    assert!(all.windows(2).all(|w| w[0].score >= w[1].score), "{all:?}");
+    for (i, a) in all.iter().enumerate() {
+        assert!(all[..i].iter().all(|b| b.text != a.text), "{all:?}");
+    }
+    assert_eq!(d.decode_nbest(&lp, 1).len(), 1);
+    assert_eq!(d.decode_nbest(&lp, 0).len(), 1, "the best is always reported");
+    assert_eq!(d.decode_nbest(&LogProbs::empty(29), 4).len(), 1);
 }
 
 #[test]

@@ -24,7 +24,7 @@ use tract_onnx::prelude::*;
 
 use super::ctc::{greedy, Alphabet, BeamConfig, BeamDecoder, Decoded, LogProbs};
 use super::lm::WordLm;
-use super::stt::{Bias, SpeechToText, Transcript};
+use super::stt::{Alternative, Bias, SpeechToText, Transcript};
 use super::{VoiceError, SAMPLE_RATE};
 use crate::kernels::{LogMel, LogMelConfig};
 use crate::manifest::Manifest;
@@ -213,14 +213,20 @@ impl Recognizer {
 
     /// Beam search with the LM and `bias`.
     pub fn decode(&mut self, lp: &LogProbs, bias: &Bias) -> Decoded {
+        let best = self.decode_nbest(lp, bias, 1).into_iter().next();
+        best.unwrap_or(Decoded { text: String::new(), acoustic: 0.0, score: 0.0 })
+    }
+
+    /// Up to `n` distinct transcripts, best first (at least one, maybe empty).
+    pub fn decode_nbest(&mut self, lp: &LogProbs, bias: &Bias, n: usize) -> Vec<Decoded> {
         let stale = self.decoder.as_ref().is_none_or(|(b, _)| b != bias);
         if stale {
             let d = BeamDecoder::new(self.config.clone(), self.alphabet.clone(), self.lm.as_ref(), bias);
             self.decoder = Some((bias.clone(), d));
         }
         match &self.decoder {
-            Some((_, d)) => d.decode(lp),
-            None => Decoded { text: String::new(), acoustic: 0.0, score: 0.0 },
+            Some((_, d)) => d.decode_nbest(lp, n),
+            None => vec![Decoded { text: String::new(), acoustic: 0.0, score: 0.0 }],
         }
     }
 }
@@ -231,11 +237,21 @@ impl SpeechToText for Recognizer {
         let audio_seconds = samples.len() as f64 / f64::from(SAMPLE_RATE);
         let peak = samples.iter().filter(|s| s.is_finite()).fold(0.0f32, |m, s| m.max(s.abs()));
         let mut texts = Vec::new();
+        let mut alternatives = Vec::new();
         let (mut acoustic, mut frames) = (0.0f64, 0usize);
         if peak >= SILENCE_PEAK {
-            for window in samples.chunks((WINDOW_SECONDS * SAMPLE_RATE) as usize) {
+            let windows: Vec<&[f32]> = samples.chunks((WINDOW_SECONDS * SAMPLE_RATE) as usize).collect();
+            // Runners-up only for an utterance of one window: across windows
+            // they would multiply, and a command is seconds long.
+            let n = if windows.len() == 1 { self.config.alternatives.max(1) } else { 1 };
+            for window in windows {
                 let lp = self.log_probs(window)?;
-                let d = self.decode(&lp, bias);
+                let mut ds = self.decode_nbest(&lp, bias, n).into_iter();
+                let Some(d) = ds.next() else { continue };
+                alternatives.extend(
+                    ds.filter(|a| !a.text.is_empty())
+                        .map(|a| Alternative { text: a.text, score: (a.score - d.score).min(0.0) }),
+                );
                 if !d.text.is_empty() {
                     texts.push(d.text);
                 }
@@ -246,6 +262,9 @@ impl SpeechToText for Recognizer {
             }
         }
         let text = texts.join(" ");
+        if text.is_empty() {
+            alternatives.clear();
+        }
         // Mean per-frame probability of the chosen text's alignments.
         let confidence =
             (!text.is_empty() && frames > 0).then(|| (acoustic / frames as f64).exp().clamp(0.0, 1.0) as f32);
@@ -255,6 +274,7 @@ impl SpeechToText for Recognizer {
             audio_seconds,
             compute_seconds: started.elapsed().as_secs_f64(),
             engine: ENGINE.into(),
+            alternatives,
         })
     }
 }

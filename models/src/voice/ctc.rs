@@ -162,6 +162,9 @@ pub struct BeamConfig {
     /// words together on an unfamiliar voice ("turnleft"); `None` turns
     /// the boundary off.
     pub implicit_space: Option<f32>,
+    /// Distinct transcripts reported per utterance (the best and its
+    /// runners-up), for the brain to choose among.
+    pub alternatives: usize,
 }
 
 impl Default for BeamConfig {
@@ -177,6 +180,7 @@ impl Default for BeamConfig {
             name_bonus: 2.0,
             phrase_bonus: 2.0,
             implicit_space: Some(-2.0),
+            alternatives: 8,
         }
     }
 }
@@ -345,8 +349,19 @@ impl BeamDecoder {
 
     /// The best transcript of `lp` (which must have this alphabet's classes).
     pub fn decode(&self, lp: &LogProbs) -> Decoded {
+        self.decode_nbest(lp, 1).into_iter().next().unwrap_or(Decoded {
+            text: String::new(),
+            acoustic: f32::NEG_INFINITY,
+            score: f32::NEG_INFINITY,
+        })
+    }
+
+    /// Up to `n` distinct transcripts of `lp`, best first. Paths of the
+    /// final beam that spell the same words (differing only in spaces) count
+    /// once, at their best score. An empty matrix gives one empty transcript.
+    pub fn decode_nbest(&self, lp: &LogProbs, n: usize) -> Vec<Decoded> {
         if lp.classes() != self.alphabet.classes() || lp.frames() == 0 {
-            return Decoded { text: String::new(), acoustic: 0.0, score: 0.0 };
+            return vec![Decoded { text: String::new(), acoustic: 0.0, score: 0.0 }];
         }
         let blank = self.alphabet.blank;
         let space = self.alphabet.space;
@@ -428,29 +443,39 @@ impl BeamDecoder {
             beam.sort_by(|a, b| key(b).total_cmp(&key(a)).then(a.node.cmp(&b.node)));
             beam.truncate(self.config.beam.max(1));
         }
-        let mut best: Option<(f32, f32, u32)> = None;
-        for h in &beam {
-            let mut h = *h;
-            let mut extra = h.extra + self.finish_word(&mut h);
-            if self.has_lm {
-                let (prev2, prev) = (h.history[HISTORY - 2], h.history[HISTORY - 1]);
-                extra += self.config.lm_weight * self.lm.log_prob3(prev2, prev, Some(EOS));
+        let mut ended: Vec<(f32, f32, u32)> = beam
+            .iter()
+            .map(|h| {
+                let mut h = *h;
+                let mut extra = h.extra + self.finish_word(&mut h);
+                if self.has_lm {
+                    let (prev2, prev) = (h.history[HISTORY - 2], h.history[HISTORY - 1]);
+                    extra += self.config.lm_weight * self.lm.log_prob3(prev2, prev, Some(EOS));
+                }
+                (h.total() + extra, h.total(), h.node)
+            })
+            .collect();
+        ended.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
+        let mut out: Vec<Decoded> = Vec::with_capacity(n.max(1));
+        for (score, acoustic, mut node) in ended {
+            if out.len() >= n.max(1) {
+                break;
             }
-            let score = h.total() + extra;
-            if best.is_none_or(|b| score > b.0) {
-                best = Some((score, h.total(), h.node));
+            let mut bytes = Vec::new();
+            while node != 0 {
+                let (parent, c) = nodes[node as usize];
+                bytes.push(self.alphabet.symbols[c]);
+                node = parent;
+            }
+            bytes.reverse();
+            let text = tidy(&bytes);
+            if out.iter().all(|d| d.text != text) {
+                out.push(Decoded { text, acoustic, score });
             }
         }
-        let Some((score, acoustic, mut node)) = best else {
-            return Decoded { text: String::new(), acoustic: f32::NEG_INFINITY, score: f32::NEG_INFINITY };
-        };
-        let mut bytes = Vec::new();
-        while node != 0 {
-            let (parent, c) = nodes[node as usize];
-            bytes.push(self.alphabet.symbols[c]);
-            node = parent;
+        if out.is_empty() {
+            out.push(Decoded { text: String::new(), acoustic: f32::NEG_INFINITY, score: f32::NEG_INFINITY });
         }
-        bytes.reverse();
-        Decoded { text: tidy(&bytes), acoustic, score }
+        out
     }
 }

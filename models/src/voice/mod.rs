@@ -6,7 +6,11 @@
 //! [`Listener`] ties the last two together over a stream and keeps only the
 //! audio a future utterance may still need; [`load_utterances`] runs it over
 //! a file and is what `robot plan --audio` calls before speech recognition.
+//! Behind them: speech to text ([`stt`], [`asr`], [`wyoming`]) and
+//! [`agreement`], which plans the recognizer's runner-up readings too and
+//! withholds a plan they disagree on.
 
+pub mod agreement;
 pub mod asr;
 pub mod ctc;
 pub mod endpoint;
@@ -22,10 +26,11 @@ pub mod wyoming;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
+pub use agreement::{understand, AgreementConfig, Rival, Understood};
 pub use endpoint::{Bounds, EndpointConfig, EndpointEvent, Endpointer};
 pub use resample::Resampler16k;
 pub use ring::{mic_ring, MicConsumer, MicProducer};
-pub use stt::{Bias, SpeechToText, Transcript};
+pub use stt::{Alternative, Bias, SpeechToText, Transcript};
 pub use vad::Vad;
 pub use wav::{read_wav_16k, WavInfo, WavLimits, WavStream};
 

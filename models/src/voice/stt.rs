@@ -31,6 +31,20 @@ pub struct Transcript {
     pub compute_seconds: f64,
     /// Which engine produced it ("on-device", "wyoming:HOST:PORT").
     pub engine: String,
+    /// Other readings of the same audio, best first, when the engine ranks
+    /// several (the on-device beam search does; a Wyoming server does not).
+    /// The brain may prefer one of them when `text` makes no sense to it.
+    pub alternatives: Vec<Alternative>,
+}
+
+/// A runner-up transcript of an utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alternative {
+    /// Lower-case words separated by single spaces.
+    pub text: String,
+    /// Its decoder score minus the best transcript's (natural log, <= 0):
+    /// how much less likely the recognizer found it.
+    pub score: f32,
 }
 
 /// Audio (16 kHz mono floats in [-1, 1], one utterance) to words.

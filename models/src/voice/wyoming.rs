@@ -537,6 +537,7 @@ impl SpeechToText for WyomingClient {
             audio_seconds: samples.len() as f64 / f64::from(SAMPLE_RATE),
             compute_seconds: started.elapsed().as_secs_f64(),
             engine: self.engine(),
+            alternatives: Vec::new(),
         })
     }
 }

@@ -19,7 +19,15 @@
 //! are lower-cased and split on spaces, and tokens without a letter or digit
 //! (punctuation) are dropped; WER = word edit distance / reference words,
 //! summed over the cases of a group. A recording in which nothing is heard
-//! counts as all its words deleted and as a wrong plan. Like
+//! counts as all its words deleted and as a wrong plan.
+//!
+//! Plans are withheld as `robot plan --audio` withholds them, when the
+//! recognizer's likely readings disagree on the plan
+//! ([`robot_models::voice::agreement`]; `--min-agreement 0` turns that
+//! off for A/B runs). A withheld plan is not a correct one; the report
+//! counts them ("asked to repeat", and how many of them the best reading
+//! would have got wrong) and the wrong plans that were not withheld, which
+//! are the ones a robot would have run. Like
 //! `robot eval plan` this is a report: exit status 0 whatever the numbers,
 //! nonzero only when the set or a recording cannot be read.
 
@@ -31,6 +39,7 @@ use anyhow::Context;
 use robot_models::brain::PlanStatus;
 use serde_json::{json, Value as Json};
 
+use robot_models::voice::understand;
 use robot_models::voice::wer::{edit_distance, wer_words};
 
 use super::eval::{plan_matches, read_cases, Case};
@@ -61,6 +70,10 @@ pub struct EvalVoiceArgs {
     /// Print one JSON object (summary and every case) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Least agreement of the likely readings on a plan for it to count as
+    /// acted on (default: the voice path's, 0.7; 0 never withholds).
+    #[arg(long)]
+    pub min_agreement: Option<f32>,
 }
 
 /// One recording of the set.
@@ -172,6 +185,9 @@ pub fn run(a: EvalVoiceArgs) -> anyhow::Result<ExitCode> {
     let mut brain = super::plan::load_brain(&board, a.brain.as_deref())?;
     let bias = load_bias(&board, a.memory.as_deref())?;
     let mut front = AudioFront::load(a.vad.as_deref(), open_stt(a.stt.as_deref(), a.asr.as_deref())?, bias)?;
+    let agreement = super::plan::agreement_config(a.min_agreement)?;
+    // Asked to repeat, and of those how many the best reading got wrong; wrong plans acted on.
+    let (mut unclear, mut unclear_wrong, mut acted_wrong) = (0usize, 0usize, 0usize);
 
     let (mut all, mut clean, mut noisy) = (Tally::default(), Tally::default(), Tally::default());
     let mut levels: Vec<(String, Tally)> = Vec::new();
@@ -188,17 +204,27 @@ pub fn run(a: EvalVoiceArgs) -> anyhow::Result<ExitCode> {
         let stt_s: f64 = heard.segments.iter().map(|t| t.compute_seconds).sum();
         compute_s += front_s;
         audio_s += heard.audio_seconds;
-        let (got, plan_s) = if heard.transcript.is_empty() {
+        let (understood, plan_s) = if heard.transcript.is_empty() {
             (None, 0.0)
         } else {
             let t = Instant::now();
-            let r = brain.plan_timed(&heard.transcript).with_context(|| format!("{}: planning failed", c.id))?.0;
-            (Some(r), t.elapsed().as_secs_f64())
+            let u = understand(&mut brain, &heard.transcript, &heard.alternatives, &agreement)
+                .with_context(|| format!("{}: planning failed", c.id))?;
+            (Some(u), t.elapsed().as_secs_f64())
         };
         if !heard.transcript.is_empty() {
             latencies.push((stt_s + plan_s) * 1e3);
         }
-        let ok = got.as_ref().is_some_and(|g| plan_matches(c, g));
+        let withheld = understood.as_ref().is_some_and(|u| !u.is_clear());
+        let best_ok = understood.as_ref().is_some_and(|u| plan_matches(c, &u.plan));
+        let got = understood.as_ref().filter(|u| u.is_clear()).map(|u| &u.plan);
+        let ok = got.is_some_and(|g| plan_matches(c, g));
+        if withheld {
+            unclear += 1;
+            unclear_wrong += usize::from(!best_ok);
+        } else if got.is_some_and(|g| g.status == PlanStatus::Ok) && !ok {
+            acted_wrong += 1;
+        }
         let (r, h) = (wer_words(&c.utterance), wer_words(&heard.transcript));
         let errors = edit_distance(&r, &h);
         all.add(ok, errors, r.len());
@@ -212,8 +238,14 @@ pub fn run(a: EvalVoiceArgs) -> anyhow::Result<ExitCode> {
         rows.push(json!({
             "id": c.id, "voice": vc.voice, "noise_snr_db": vc.noise_snr_db, "utterance": c.utterance,
             "transcript": heard.transcript, "word_errors": errors, "reference_words": r.len(), "correct": ok,
-            "status": got.as_ref().map(|g| if g.status == PlanStatus::Ok { "ok" } else { "unsupported" }).unwrap_or("no_speech"),
-            "program": got.as_ref().map(|g| g.program_text()),
+            "status": match (&understood, got) {
+                (None, _) => "no_speech",
+                (Some(_), None) => "unclear",
+                (_, Some(g)) if g.status == PlanStatus::Ok => "ok",
+                _ => "unsupported",
+            },
+            "program": understood.as_ref().map(|u| u.plan.program_text()),
+            "agreement": understood.as_ref().map(|u| u.agreement),
             "latency_ms": (stt_s + plan_s) * 1e3,
         }));
     }
@@ -228,6 +260,8 @@ pub fn run(a: EvalVoiceArgs) -> anyhow::Result<ExitCode> {
             "accuracy": all.accuracy(), "accuracy_clean": clean.accuracy(), "accuracy_noisy": noisy.accuracy(),
             "per_noise_level": group(&levels), "per_voice": group(&voices),
             "unsupported_cases": unsupported, "unsupported_refused": refused, "unsupported_refused_rate": ratio(refused, unsupported),
+            "asked_to_repeat": unclear, "asked_to_repeat_best_wrong": unclear_wrong, "wrong_plans_acted_on": acted_wrong,
+            "min_agreement": agreement.min_agreement,
             "rtf": rtf, "latency_ms_p50": p50, "latency_ms_p95": p95, "audio_seconds": audio_s, "results": rows,
         });
         println!("{v}");
@@ -258,6 +292,11 @@ pub fn run(a: EvalVoiceArgs) -> anyhow::Result<ExitCode> {
         }
     }
     println!("unsupported refused: {refused}/{unsupported} = {:.1}%", 100.0 * ratio(refused, unsupported));
+    println!(
+        "asked to repeat (readings disagree, min agreement {}): {unclear}/{} ({unclear_wrong} of them wrong on the best reading)",
+        agreement.min_agreement, all.cases
+    );
+    println!("wrong plans acted on: {acted_wrong}/{}", all.cases);
     println!("real-time factor: {rtf:.3} (VAD + speech recognition compute / audio)");
     println!("latency end of speech -> program: p50 {p50:.1} ms, p95 {p95:.1} ms over {} utterances", latencies.len());
     let wrong: Vec<&Json> = rows.iter().filter(|r| r["correct"] != true).collect();
@@ -266,7 +305,14 @@ pub fn run(a: EvalVoiceArgs) -> anyhow::Result<ExitCode> {
         for r in wrong {
             println!("  {} [{}] {}", r["id"].as_str().unwrap_or(""), r["voice"].as_str().unwrap_or(""), r["utterance"]);
             println!("    heard: {}", r["transcript"]);
-            println!("    got:   {}", r["program"].as_str().unwrap_or(r["status"].as_str().unwrap_or("")));
+            let program = r["program"].as_str().unwrap_or(r["status"].as_str().unwrap_or(""));
+            match r["status"].as_str() {
+                Some("unclear") => println!(
+                    "    asked to repeat (agreement {:.2}); best reading: {program}",
+                    r["agreement"].as_f64().unwrap_or(0.0)
+                ),
+                _ => println!("    got:   {program}"),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -7,7 +7,9 @@
 //! and what was heard through the brain, the policy and the executor, on
 //! the simulated rover or the board given. The transcript is always printed
 //! before the plan and its result, so a user sees what the robot understood
-//! even when nothing runs.
+//! even when nothing runs. When the recognizer's likely readings disagree
+//! on the plan (`robot_models::voice::agreement`) nothing runs either: the
+//! loop prints `unclear ... say that again` with the rival reading.
 //!
 //! Threads: the audio callback only pushes into the lock-free ring
 //! (`robot_models::voice::mic_ring`: never blocks, counts what it drops); the
@@ -31,8 +33,8 @@ use anyhow::{bail, Context};
 use robot_hal::board::{BoardFile, Level};
 use robot_models::brain::{Brain, PlanStatus};
 use robot_models::voice::{
-    Bias, EndpointConfig, Listener, MicConsumer, Resampler16k, Segment, SpeechToText, Vad, WavLimits, WavStream,
-    SAMPLE_RATE,
+    understand, AgreementConfig, Alternative, Bias, EndpointConfig, Listener, MicConsumer, Resampler16k, Segment,
+    SpeechToText, Understood, Vad, WavLimits, WavStream, SAMPLE_RATE,
 };
 use robot_runtime::executor::{Confirmer, NoOperator, RunReport, YesToAll};
 use robot_runtime::memory::MemoryStore;
@@ -74,6 +76,10 @@ pub struct ListenArgs {
     /// the phrase alone makes the next utterance a command.
     #[arg(long)]
     pub wake: Option<String>,
+    /// Least agreement of the recognizer's likely readings on a plan for it
+    /// to run (0..=1, default 0.7; 0 acts on the best reading always).
+    #[arg(long)]
+    pub min_agreement: Option<f32>,
     /// Read audio from this WAV file instead of the microphone.
     #[arg(long)]
     pub input: Option<PathBuf>,
@@ -154,6 +160,7 @@ pub fn run(a: ListenArgs) -> anyhow::Result<ExitCode> {
         vad: a.vad.clone(),
         brain: a.brain.clone(),
         wake: a.wake.clone(),
+        agreement: super::plan::agreement_config(a.min_agreement)?,
         hangover_ms: a.hangover_ms,
         json: a.json,
         yes: a.yes,
@@ -229,6 +236,7 @@ struct Settings {
     vad: Option<PathBuf>,
     brain: Option<PathBuf>,
     wake: Option<String>,
+    agreement: AgreementConfig,
     hangover_ms: Option<u32>,
     json: bool,
     yes: bool,
@@ -379,6 +387,7 @@ fn work(s: Settings, spec: SourceSpec, stop: &AtomicBool, ready: &mpsc::Sender<(
         robot,
         confirmer,
         wake: s.wake.as_deref().map(WakeGate::new).transpose()?,
+        agreement: s.agreement.clone(),
         out: Printer { json: s.json },
     };
     let mode = match (&s.ptt, &s.wake) {
@@ -445,6 +454,7 @@ struct Loop {
     robot: Robot,
     confirmer: Box<dyn Confirmer>,
     wake: Option<WakeGate>,
+    agreement: AgreementConfig,
     out: Printer,
 }
 
@@ -480,10 +490,13 @@ impl Loop {
         if t.text.is_empty() {
             return Ok(());
         }
-        let command = match self.wake.as_mut() {
-            None => t.text.clone(),
+        let (command, alternatives) = match self.wake.as_mut() {
+            None => (t.text.clone(), t.alternatives.clone()),
             Some(w) => match w.check(&t.text, seg.start_seconds()) {
-                Gate::Command(c) => c,
+                Gate::Command(c) => {
+                    let alts = w.alternatives_of(&t.text, &t.alternatives);
+                    (c, alts)
+                }
                 Gate::Armed => {
                     self.out.status("wake phrase heard; say the command");
                     return Ok(());
@@ -494,13 +507,19 @@ impl Loop {
                 }
             },
         };
-        let plan = match self.brain.plan(&command) {
-            Ok(p) => p,
+        let understood = match understand(&mut self.brain, &command, &alternatives, &self.agreement) {
+            Ok(u) => u,
             Err(e) => {
                 self.out.error(&format!("the brain failed: {e}"));
                 return Ok(());
             }
         };
+        if !understood.is_clear() {
+            // Acting on a guess is worse than asking: the plan is shown, not run.
+            self.out.unclear(&understood)?;
+            return Ok(());
+        }
+        let plan = understood.plan;
         self.out.plan(&plan)?;
         if let (PlanStatus::Ok, Some(program)) = (plan.status, plan.program.as_ref()) {
             let report = self.robot.run_brain(program, plan.confidence, self.confirmer.as_mut());
@@ -533,6 +552,15 @@ impl Printer {
         } else {
             println!("heard: {}", t.text);
         }
+    }
+
+    fn unclear(&self, u: &Understood) -> anyhow::Result<()> {
+        if self.json {
+            println!("{}", json!({ "event": "unclear", "plan": super::plan::understood_json(u)? }));
+        } else {
+            println!("{}", super::plan::describe_understood(u));
+        }
+        Ok(())
     }
 
     fn plan(&self, plan: &robot_models::brain::PlanResult) -> anyhow::Result<()> {
@@ -606,6 +634,24 @@ impl WakeGate {
     }
 
     /// Judges an utterance starting at `at_s` seconds of audio.
+    /// The runner-up readings of `text` as commands, after [`WakeGate::check`]
+    /// gave `text`'s command: when `text` began with the phrase, each reading
+    /// that also does loses it and the others are dropped (they did not hear
+    /// the phrase); when the gate was armed, they stand as they are.
+    fn alternatives_of(&self, text: &str, alternatives: &[Alternative]) -> Vec<Alternative> {
+        if !words(text).starts_with(&self.phrase) {
+            return alternatives.to_vec();
+        }
+        alternatives
+            .iter()
+            .filter_map(|a| {
+                let w = words(&a.text);
+                let rest = w.strip_prefix(self.phrase.as_slice())?.join(" ");
+                (!rest.is_empty()).then_some(Alternative { text: rest, score: a.score })
+            })
+            .collect()
+    }
+
     fn check(&mut self, text: &str, at_s: f64) -> Gate {
         let w = words(text);
         if w.starts_with(&self.phrase) {
@@ -758,6 +804,18 @@ mod tests {
         assert_eq!(g.check("turn left", 13.0), Gate::Ignored);
         assert_eq!(g.check("robot", 20.0), Gate::Armed);
         assert_eq!(g.check("turn left", 20.0 + WAKE_WINDOW_S + 0.1), Gate::Ignored);
+    }
+
+    #[test]
+    fn runner_up_readings_lose_the_phrase_or_are_dropped() {
+        let g = WakeGate::new("hey robot").unwrap();
+        let alt = |t: &str, score| Alternative { text: t.into(), score };
+        let alts = [alt("hey robot drive forward three meters", -0.5), alt("he robot drive forward", -1.0)];
+        let got = g.alternatives_of("hey robot drive forward two meters", &alts);
+        assert_eq!(got, vec![alt("drive forward three meters", -0.5)]);
+        // The phrase alone is no command; armed, the readings stand as they are.
+        assert!(g.alternatives_of("hey robot turn", &[alt("hey robot", -0.2)]).is_empty());
+        assert_eq!(g.alternatives_of("turn left", &alts[1..]), alts[1..].to_vec());
     }
 
     #[test]

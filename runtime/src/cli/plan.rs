@@ -13,7 +13,11 @@
 //! human form starts with `heard: ...`. A recording without speech prints
 //! `{"status": "no_speech", "transcript": ""}` (or `no speech in FILE`) and
 //! exits with status 3; an unreadable, truncated or non-WAV file is an
-//! error naming the file (status 1).
+//! error naming the file (status 1). When the recognizer's runner-up
+//! readings plan something else too often
+//! ([`robot_models::voice::agreement`]), the plan is withheld: the JSON is
+//! `{"status": "unclear", "transcript", "agreement", "plan", "rival"}`
+//! (the human form ends `say that again`) and the exit status is 4.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,7 +26,9 @@ use std::time::Instant;
 use anyhow::Context;
 use robot_hal::board::BoardFile;
 use robot_models::brain::{Brain, PlanResult, PlanStatus, Timing};
-use robot_models::voice::{Bias, Listener, SpeechToText, Transcript, Vad, VoiceConfig};
+use robot_models::voice::{
+    understand, AgreementConfig, Alternative, Bias, Listener, SpeechToText, Transcript, Understood, Vad, VoiceConfig,
+};
 use robot_runtime::memory::MemoryStore;
 use robot_runtime::voice_bias::{bias_for, memory_names};
 
@@ -55,6 +61,10 @@ pub struct PlanArgs {
     /// Memory file whose places and objects the recognizer should expect.
     #[arg(long)]
     pub memory: Option<PathBuf>,
+    /// With `--audio`: least agreement of the recognizer's likely readings
+    /// on the plan (0..=1, default 0.7; 0 always plans the best reading).
+    #[arg(long, requires = "audio")]
+    pub min_agreement: Option<f32>,
     /// What to plan; several words are joined with spaces.
     #[arg(required_unless_present = "audio", num_args = 1.., allow_hyphen_values = true)]
     pub text: Vec<String>,
@@ -62,6 +72,8 @@ pub struct PlanArgs {
 
 /// Exit status of `robot plan --audio` when the recording holds no speech.
 pub const NO_SPEECH_EXIT: u8 = 3;
+/// Exit status of `robot plan --audio` when what was heard is too unclear to plan.
+pub const UNCLEAR_EXIT: u8 = 4;
 
 /// The board's bias plus the names in the memory file, when given (it must exist).
 pub fn load_bias(board: &BoardFile, memory: Option<&Path>) -> anyhow::Result<Bias> {
@@ -72,6 +84,16 @@ pub fn load_bias(board: &BoardFile, memory: Option<&Path>) -> anyhow::Result<Bia
         names = memory_names(&store).with_context(|| format!("cannot read names from {}", db.display()))?;
     }
     Ok(bias_for(board, &names))
+}
+
+/// The voice path's agreement settings, with `--min-agreement` when given.
+pub fn agreement_config(min_agreement: Option<f32>) -> anyhow::Result<AgreementConfig> {
+    let mut c = AgreementConfig::default();
+    if let Some(m) = min_agreement {
+        anyhow::ensure!((0.0..=1.0).contains(&m), "--min-agreement must be within 0..=1, not {m}");
+        c.min_agreement = m;
+    }
+    Ok(c)
 }
 
 /// A recording's voice path up to the brain: VAD, then speech to text.
@@ -87,6 +109,9 @@ pub struct AudioFront {
 pub struct Heard {
     /// The non-empty segment transcripts joined with ", ".
     pub transcript: String,
+    /// Runner-up readings of the whole recording, best first: `transcript`
+    /// with one segment replaced by one of its alternatives.
+    pub alternatives: Vec<Alternative>,
     pub segments: Vec<Transcript>,
     /// Seconds of the recording.
     pub audio_seconds: f64,
@@ -118,8 +143,20 @@ impl AudioFront {
                     .with_context(|| format!("cannot transcribe {}", path.display()))?,
             );
         }
-        let transcript = out.iter().map(|t| t.text.trim()).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(", ");
-        Ok(Heard { transcript, segments: out, audio_seconds })
+        let join = |texts: Vec<&str>| texts.into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>().join(", ");
+        let transcript = join(out.iter().map(|t| t.text.trim()).collect());
+        let mut alternatives: Vec<Alternative> = Vec::new();
+        for (i, seg) in out.iter().enumerate() {
+            for alt in &seg.alternatives {
+                let texts = out.iter().enumerate().map(|(j, t)| if j == i { alt.text.trim() } else { t.text.trim() });
+                let text = join(texts.collect());
+                if text != transcript && alternatives.iter().all(|a| a.text != text) {
+                    alternatives.push(Alternative { text, score: alt.score });
+                }
+            }
+        }
+        alternatives.sort_by(|a, b| b.score.total_cmp(&a.score));
+        Ok(Heard { transcript, alternatives, segments: out, audio_seconds })
     }
 }
 
@@ -144,19 +181,20 @@ fn run_audio(a: &PlanArgs, path: &Path, board: &BoardFile) -> anyhow::Result<Exi
         }
         return Ok(ExitCode::from(NO_SPEECH_EXIT));
     }
-    let (result, timing) = brain.plan_timed(&heard.transcript).context("planning failed")?;
+    let agreement = agreement_config(a.min_agreement)?;
+    let u = understand(&mut brain, &heard.transcript, &heard.alternatives, &agreement).context("planning failed")?;
     if a.json {
-        let mut v = serde_json::to_value(&result)?;
-        if let Some(o) = v.as_object_mut() {
-            o.insert("transcript".into(), heard.transcript.clone().into());
-        }
-        println!("{v}");
+        println!("{}", understood_json(&u)?);
     } else {
-        println!("heard: {}\n{}", heard.transcript, describe(&result));
+        println!("heard: {}\n{}", heard.transcript, describe_understood(&u));
     }
     if a.timing {
         eprintln!("timing: vad + speech recognition {asr_ms:.1} ms for {:.2} s of audio", heard.audio_seconds);
-        print_timing(Some(load_ms), &timing);
+        eprintln!("timing: {} reading(s) planned", u.readings);
+        print_timing(Some(load_ms), &u.timing);
+    }
+    if !u.is_clear() {
+        return Ok(ExitCode::from(UNCLEAR_EXIT));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -172,6 +210,46 @@ pub fn default_brain() -> PathBuf {
 pub fn load_brain(board: &BoardFile, dir: Option<&Path>) -> anyhow::Result<Brain> {
     let dir = dir.map(Path::to_path_buf).unwrap_or_else(default_brain);
     Brain::load(&dir, &board.registry()).with_context(|| format!("cannot load the brain from {}", dir.display()))
+}
+
+/// The JSON of a voice plan: the spec's plan object plus `"transcript"`,
+/// or, when the readings disagree, `"status": "unclear"` with the withheld
+/// plan and the likeliest rival reading.
+pub fn understood_json(u: &Understood) -> anyhow::Result<serde_json::Value> {
+    if u.is_clear() {
+        let mut v = serde_json::to_value(&u.plan)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("transcript".into(), u.transcript.clone().into());
+        }
+        return Ok(v);
+    }
+    let rival = u.rival.as_ref().map(
+        |r| serde_json::json!({"transcript": r.text, "score": r.score, "plan": serde_json::to_value(&r.plan).ok()}),
+    );
+    Ok(serde_json::json!({
+        "status": "unclear", "transcript": u.transcript, "agreement": u.agreement,
+        "plan": serde_json::to_value(&u.plan)?, "rival": rival,
+    }))
+}
+
+/// The human form of a voice plan (after the `heard:` line).
+pub fn describe_understood(u: &Understood) -> String {
+    if u.is_clear() {
+        return describe(&u.plan);
+    }
+    let mut s = format!(
+        "unclear: the likely readings agree on this plan only {:.0}% of the time; say that again\n  best reading plans: {}",
+        100.0 * u.agreement,
+        u.plan.program_text()
+    );
+    if let Some(r) = &u.rival {
+        let other = match r.plan.status {
+            PlanStatus::Ok => r.plan.program_text(),
+            PlanStatus::Unsupported => "unsupported".into(),
+        };
+        s.push_str(&format!("\n  also heard: \"{}\" -> {other}", r.text));
+    }
+    s
 }
 
 /// The human form of a plan.
@@ -222,4 +300,35 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
         print_timing(Some(load_ms), &timing);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_withheld_plan_prints_as_unclear_with_its_rival() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        if !root.join("models/brain/encoder.onnx").exists() {
+            eprintln!("skipped: models/brain is absent");
+            return;
+        }
+        let board = BoardFile::load(root.join("boards/sim-rover.toml")).unwrap();
+        let mut brain = load_brain(&board, Some(&root.join("models/brain"))).unwrap();
+        let rival = [Alternative { text: "drive forward 3 meters".into(), score: -0.2 }];
+        let u = understand(&mut brain, "drive forward 2 meters", &rival, &AgreementConfig::default()).unwrap();
+        let v = understood_json(&u).unwrap();
+        assert_eq!(v["status"], "unclear");
+        assert_eq!(v["transcript"], "drive forward 2 meters");
+        assert_eq!(v["plan"]["program"], "drive(distance_m=2)");
+        assert_eq!(v["rival"]["transcript"], "drive forward 3 meters");
+        assert_eq!(v["rival"]["plan"]["program"], "drive(distance_m=3)");
+        let human = describe_understood(&u);
+        assert!(human.contains("say that again") && human.contains("drive forward 3 meters"), "{human}");
+
+        let u = understand(&mut brain, "drive forward 2 meters", &[], &AgreementConfig::default()).unwrap();
+        let v = understood_json(&u).unwrap();
+        assert_eq!((v["status"].as_str(), v["transcript"].as_str()), (Some("ok"), Some("drive forward 2 meters")));
+        assert!(describe_understood(&u).starts_with("plan: drive(distance_m=2)"));
+    }
 }

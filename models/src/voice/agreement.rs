@@ -97,6 +97,7 @@ pub fn understand(
     let mine = key(&plan);
     let (mut agree, mut against, mut whole, mut readings) = (1.0f64, 0.0f64, 1.0f64, 1usize);
     let mut rival: Option<Rival> = None;
+    let tau = f64::from(config.min_agreement);
     if plan.status == PlanStatus::Ok {
         let near: Vec<&Alternative> = alternatives
             .iter()
@@ -107,7 +108,6 @@ pub fn understand(
         // Every reading's weight is known before any is planned, so planning
         // stops once the rest cannot change the decision either way.
         whole += near.iter().map(|a| weight(a)).sum::<f64>();
-        let tau = f64::from(config.min_agreement);
         for alt in near {
             if agree / whole >= tau || (whole - against) / whole < tau {
                 break;
@@ -126,6 +126,6 @@ pub fn understand(
         }
     }
     let agreement = (agree / whole) as f32;
-    let clear = plan.status != PlanStatus::Ok || agree / whole >= f64::from(config.min_agreement);
+    let clear = plan.status != PlanStatus::Ok || agree / whole >= tau;
     Ok(Understood { transcript: best.to_string(), plan, agreement, readings, rival, timing, clear })
 }

@@ -633,7 +633,6 @@ impl WakeGate {
         Ok(WakeGate { phrase, armed_until: None })
     }
 
-    /// Judges an utterance starting at `at_s` seconds of audio.
     /// The runner-up readings of `text` as commands, after [`WakeGate::check`]
     /// gave `text`'s command: when `text` began with the phrase, each reading
     /// that also does loses it and the others are dropped (they did not hear
@@ -652,6 +651,7 @@ impl WakeGate {
             .collect()
     }
 
+    /// Judges an utterance starting at `at_s` seconds of audio.
     fn check(&mut self, text: &str, at_s: f64) -> Gate {
         let w = words(text);
         if w.starts_with(&self.phrase) {

@@ -223,9 +223,12 @@ pub fn understood_json(u: &Understood) -> anyhow::Result<serde_json::Value> {
         }
         return Ok(v);
     }
-    let rival = u.rival.as_ref().map(
-        |r| serde_json::json!({"transcript": r.text, "score": r.score, "plan": serde_json::to_value(&r.plan).ok()}),
-    );
+    let rival = match &u.rival {
+        Some(r) => {
+            Some(serde_json::json!({"transcript": r.text, "score": r.score, "plan": serde_json::to_value(&r.plan)?}))
+        }
+        None => None,
+    };
     Ok(serde_json::json!({
         "status": "unclear", "transcript": u.transcript, "agreement": u.agreement,
         "plan": serde_json::to_value(&u.plan)?, "rival": rival,
@@ -238,7 +241,7 @@ pub fn describe_understood(u: &Understood) -> String {
         return describe(&u.plan);
     }
     let mut s = format!(
-        "unclear: the likely readings agree on this plan only {:.0}% of the time; say that again\n  best reading plans: {}",
+        "unclear: only {:.0}% of the likely readings' weight agrees on this plan; say that again\n  best reading plans: {}",
         100.0 * u.agreement,
         u.plan.program_text()
     );

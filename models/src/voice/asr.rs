@@ -214,7 +214,7 @@ impl Recognizer {
     /// Beam search with the LM and `bias`.
     pub fn decode(&mut self, lp: &LogProbs, bias: &Bias) -> Decoded {
         let best = self.decode_nbest(lp, bias, 1).into_iter().next();
-        best.unwrap_or(Decoded { text: String::new(), acoustic: 0.0, score: 0.0 })
+        best.unwrap_or(Decoded::empty(0.0))
     }
 
     /// Up to `n` distinct transcripts, best first (at least one, maybe empty).
@@ -226,7 +226,7 @@ impl Recognizer {
         }
         match &self.decoder {
             Some((_, d)) => d.decode_nbest(lp, n),
-            None => vec![Decoded { text: String::new(), acoustic: 0.0, score: 0.0 }],
+            None => vec![Decoded::empty(0.0)],
         }
     }
 }

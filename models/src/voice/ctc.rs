@@ -195,6 +195,14 @@ pub struct Decoded {
     pub score: f32,
 }
 
+impl Decoded {
+    /// The empty transcript with the given log-probability: 0 when there
+    /// was nothing to hear (no frames), minus infinity when no path survived.
+    pub fn empty(logp: f32) -> Self {
+        Decoded { text: String::new(), acoustic: logp, score: logp }
+    }
+}
+
 /// No word: the context after an unknown word.
 const UNKNOWN_CTX: u32 = u32::MAX;
 /// Completed words remembered for multi-word names.
@@ -349,11 +357,7 @@ impl BeamDecoder {
 
     /// The best transcript of `lp` (which must have this alphabet's classes).
     pub fn decode(&self, lp: &LogProbs) -> Decoded {
-        self.decode_nbest(lp, 1).into_iter().next().unwrap_or(Decoded {
-            text: String::new(),
-            acoustic: f32::NEG_INFINITY,
-            score: f32::NEG_INFINITY,
-        })
+        self.decode_nbest(lp, 1).into_iter().next().unwrap_or(Decoded::empty(f32::NEG_INFINITY))
     }
 
     /// Up to `n` distinct transcripts of `lp`, best first. Paths of the
@@ -361,7 +365,7 @@ impl BeamDecoder {
     /// once, at their best score. An empty matrix gives one empty transcript.
     pub fn decode_nbest(&self, lp: &LogProbs, n: usize) -> Vec<Decoded> {
         if lp.classes() != self.alphabet.classes() || lp.frames() == 0 {
-            return vec![Decoded { text: String::new(), acoustic: 0.0, score: 0.0 }];
+            return vec![Decoded::empty(0.0)];
         }
         let blank = self.alphabet.blank;
         let space = self.alphabet.space;
@@ -474,7 +478,7 @@ impl BeamDecoder {
             }
         }
         if out.is_empty() {
-            out.push(Decoded { text: String::new(), acoustic: f32::NEG_INFINITY, score: f32::NEG_INFINITY });
+            out.push(Decoded::empty(f32::NEG_INFINITY));
         }
         out
     }

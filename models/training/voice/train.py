@@ -234,6 +234,7 @@ def main(argv=None) -> int:
     budget = a.minutes * 60
     every = a.eval_every or max(60.0, budget / 8)
     step, last_eval, last_poll, avg, best, queue = 0, time.time(), time.time(), None, math.inf, []
+    best_on = len(pool.val)
     meta = {"device": device, "batch_seconds": a.batch_seconds, "minutes": a.minutes}
     while time.time() - t0 < budget:
         if a.follow and time.time() - last_poll > 10:
@@ -273,13 +274,18 @@ def main(argv=None) -> int:
             w, ex = evaluate(model, pool)
             print(f"val wer {w:.4f} exact {ex:.3f} at step {step}", file=sys.stderr, flush=True)
             last_eval = time.time()
+            # WERs on different validation sets do not compare: while --follow
+            # adds shards the set grows, and an early score on a small set must
+            # not shut out every later checkpoint.
+            if len(pool.val) != best_on:
+                best, best_on = math.inf, len(pool.val)
             if w <= best:
                 best = w
                 save(model, a.out, step, w, meta)
     w, ex = evaluate(model, pool)
     print(f"final val wer {w:.4f} exact {ex:.3f} after {step} steps, {(time.time() - t0) / 60:.1f} min, "
           f"{len(pool.train)} train utterances", file=sys.stderr, flush=True)
-    if w <= best:
+    if w <= best or len(pool.val) != best_on:
         save(model, a.out, step, w, meta)
     return 0
 

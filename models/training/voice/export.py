@@ -59,12 +59,17 @@ def load_model(ckpt: str) -> SpeechModel:
     return model, c
 
 
+def export_f32(model: SpeechModel, path: Path) -> None:
+    """The f32 graph before quantization (`from_onnx.py` relies on its initializer names)."""
+    dummy = torch.randn(1, 300, 80)
+    torch.onnx.export(model, (dummy,), str(path), input_names=["feats"], output_names=["logp"],
+                      dynamic_axes={"feats": {1: "T"}, "logp": {1: "U"}}, opset_version=17, dynamo=False)
+
+
 def export(model: SpeechModel, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     f32 = out / "model.f32.onnx"
-    dummy = torch.randn(1, 300, 80)
-    torch.onnx.export(model, (dummy,), str(f32), input_names=["feats"], output_names=["logp"],
-                      dynamic_axes={"feats": {1: "T"}, "logp": {1: "U"}}, opset_version=17, dynamo=False)
+    export_f32(model, f32)
     stats = quantize_weights(f32, out / "model.onnx")
     f32.unlink()
     return stats

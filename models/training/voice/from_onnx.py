@@ -7,9 +7,10 @@ that graph back into a `train.py --init` checkpoint, so a later session (or
 an accelerator) can pick up where the shipped model stopped instead of
 starting from scratch.
 
-How: the exporter (`export.py`) stores each matrix as int8 rows plus one scale
-per output channel (`NAME_q`, `NAME_scale`); everything else stays f32. This
-script dequantizes those, then finds which PyTorch parameter each ONNX
+How: the exporter (`export.py`) stores each matrix as int8 with one scale
+per output channel behind a DequantizeLinear node whose output carries the
+weight's original name; everything else stays f32. This script dequantizes
+those, then finds which PyTorch parameter each ONNX
 initializer came from by exporting a model of the same configuration whose
 parameters are all distinct random numbers and matching values (the tracer
 stores some weights transposed, as `onnx::MatMul_N`). A parameter that no
@@ -35,29 +36,28 @@ from onnx import numpy_helper
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from export import export_f32  # noqa: E402
 from model import SpeechModel  # noqa: E402
+from train import save  # noqa: E402
 
 
 def onnx_weights(path: Path) -> dict[str, np.ndarray]:
-    """Every initializer of an exported graph, int8 ones dequantized back to f32 under their original name."""
-    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
-    out = {}
-    for name, w in inits.items():
-        if name.endswith("_q") and name[:-2] + "_scale" in inits:
-            base = name[:-2]
-            scale = inits[base + "_scale"].astype(np.float32)
-            # Per output channel: the scale runs along whichever axis has its length.
-            if w.ndim == 2 and scale.shape == (w.shape[1],) and w.shape[0] != w.shape[1]:
-                out[base] = w.astype(np.float32) * scale[None, :]
-            elif w.ndim == 2 and scale.shape == (w.shape[0],) and w.shape[0] != w.shape[1]:
-                out[base] = w.astype(np.float32) * scale[:, None]
-            else:
-                # Square matrix: MatMul weights (the only square int8 ones here) scale columns.
-                out[base] = w.astype(np.float32) * scale[None, :]
-        elif name.endswith(("_scale", "_zp")) and name.rsplit("_", 1)[0] + "_q" in inits:
+    """Every f32 weight of an exported graph, int8 ones dequantized back under their original name."""
+    g = onnx.load(str(path)).graph
+    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    out = {name: w for name, w in inits.items() if w.dtype == np.float32}
+    for n in g.node:
+        # The exporter's DequantizeLinear nodes: int8 weight, one scale per
+        # output channel along `axis`, zero point 0; the output is the name
+        # the f32 graph gave the weight.
+        if n.op_type != "DequantizeLinear" or n.input[0] not in inits:
             continue
-        elif w.dtype == np.float32:
-            out[name] = w
+        q, scale = inits[n.input[0]], inits[n.input[1]]
+        axis = next((a.i for a in n.attribute if a.name == "axis"), 1)
+        shape = [1] * q.ndim
+        shape[axis] = -1
+        out[n.output[0]] = q.astype(np.float32) * scale.reshape(shape)
+        out.pop(n.input[1], None)
     return out
 
 
@@ -71,8 +71,7 @@ def param_sources(cfg: dict) -> dict[str, tuple[str, bool]]:
     params = {k: v.detach().numpy() for k, v in probe.state_dict().items()}
     with tempfile.TemporaryDirectory() as d:
         f = Path(d) / "probe.onnx"
-        torch.onnx.export(probe, (torch.randn(1, 300, 80),), str(f), input_names=["feats"], output_names=["logp"],
-                          dynamic_axes={"feats": {1: "T"}, "logp": {1: "U"}}, opset_version=17, dynamo=False)
+        export_f32(probe, f)
         exported = onnx_weights(f)
     sources = {}
     for name, w in exported.items():
@@ -116,9 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     model, manifest = rebuild(Path(a.asr_dir))
     train = manifest.get("training", {})
-    torch.save({"model": {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
-                "cfg": model.cfg, "step": train.get("step", 0), "val_wer": train.get("val_wer"),
-                "from_onnx": str(Path(a.asr_dir) / "model.onnx")}, a.out)
+    save(model, a.out, train.get("step", 0), train.get("val_wer"), {"from_onnx": str(Path(a.asr_dir) / "model.onnx")})
     print(f"from_onnx: {len(model.state_dict())} tensors from {a.asr_dir} -> {a.out}", file=sys.stderr)
     return 0
 

@@ -2,7 +2,9 @@
 
 The synthesizers speak in a clean, studio-dry voice; a robot hears a room,
 motors, other people and a cheap microphone. Each training example is
-re-mixed every time it is drawn: tempo (0.85x-1.2x, pitch moving with it),
+re-mixed every time it is drawn: a new speaker (formants moved by
+0.8x-1.25x with pitch and excitation kept, and a random smooth spectral
+envelope, see `_speaker`), tempo (0.85x-1.2x, pitch moving with it),
 leading/trailing silence, reverberation (synthetic exponentially decaying
 room responses), microphone colouring (random band limits and an enclosure
 resonance), additive noise at 0-30 dB SNR (white, pink, brown, mains hum, or
@@ -41,6 +43,56 @@ def _retime(x, lens, factor, lead, trail):
     w = (src - src.floor()).clamp(0, 1)
     y = torch.gather(x, 1, s0) * (1 - w) + torch.gather(x, 1, s1) * w
     return torch.where(valid, y, torch.zeros_like(y)), new_lens
+
+
+def _speaker(gen, x, lens, on):
+    """Rows re-voiced as another speaker: formants moved, pitch and timing kept.
+
+    The synthesizers offer few vocal tracts (espeak-ng's variants, two flite
+    voices), and held-out voices fail mostly on that. VTLP on the features
+    scales harmonics and formants together, like a resampled recording; here
+    the spectral envelope (the cepstrum's first 1.5 ms, below any pitch
+    period) is warped by 0.8x-1.25x and given a few random +-6 dB bumps while
+    the fine structure (the harmonics) stays, as a different talker saying
+    the same thing at the same pitch would. Rows where `on` is false pass
+    through unchanged.
+    """
+    dev = x.device
+    B, L = x.shape
+    n_fft, hop = 512, 128
+    win = torch.hann_window(n_fft, device=dev)
+    S = torch.stft(x, n_fft, hop, window=win, return_complex=True)
+    logm = S.abs().clamp(min=1e-6).log()
+    cep = torch.fft.irfft(logm, n=n_fft, dim=1)
+    keep = int(0.0015 * RATE)
+    lift = torch.zeros(n_fft, device=dev)
+    lift[: keep + 1] = 1.0
+    lift[n_fft - keep:] = 1.0
+    env = torch.fft.rfft(cep * lift[None, :, None], dim=1).real
+    nb = n_fft // 2 + 1
+    alpha = torch.exp(_u(gen, B, math.log(0.8), math.log(1.25), dev))
+    src = (torch.arange(nb, device=dev)[None, :].float() / alpha[:, None]).clamp(max=nb - 1)
+    s0 = src.floor().long()
+    s1 = (s0 + 1).clamp(max=nb - 1)
+    w = (src - s0.float())[:, :, None]
+    T = env.shape[2]
+    warped = (torch.gather(env, 1, s0[:, :, None].expand(B, nb, T)) * (1 - w)
+              + torch.gather(env, 1, s1[:, :, None].expand(B, nb, T)) * w)
+    f = torch.arange(nb, device=dev)[None, :].float()
+    bumps = torch.zeros(B, nb, device=dev)
+    for _ in range(3):
+        c = _u(gen, B, 0, nb, dev)[:, None]
+        width = _u(gen, B, 8, 40, dev)[:, None]
+        gain = _u(gen, B, -0.7, 0.7, dev)[:, None]  # natural log: about +-6 dB
+        bumps = bumps + gain * torch.exp(-0.5 * ((f - c) / width) ** 2)
+    shift = torch.where(on[:, None, None], warped - env + bumps[:, :, None], torch.zeros_like(env))
+    y = torch.istft(torch.polar((logm + shift).exp(), S.angle()), n_fft, hop, window=win, length=L)
+    y = torch.where(on[:, None], y, x)
+    # Keep each row's level: the later stages set SNR against it.
+    mask = (torch.arange(L, device=dev)[None, :] < lens[:, None]).float()
+    r_in = (x.pow(2) * mask).sum(1).sqrt()
+    r_out = (y.pow(2) * mask).sum(1).sqrt().clamp(min=1e-9)
+    return y * mask * (r_in / r_out)[:, None]
 
 
 def _rir_spectrum(gen, B, n_fft, dev, on):
@@ -95,13 +147,18 @@ def _noise(gen, B, L, dev, x, lens):
     return out / out.std(dim=1, keepdim=True).clamp(min=1e-9)
 
 
-def augment_batch(gen: torch.Generator, x: torch.Tensor, lens: torch.Tensor, p: float = 1.0):
+def augment_batch(gen: torch.Generator, x: torch.Tensor, lens: torch.Tensor, p: float = 1.0,
+                  p_speaker: float = 0.0):
     """New noisy, coloured versions of rows of float samples `x` (B, L) at 16 kHz.
 
-    Returns (y, new_lens); samples past a row's length are zero.
+    `p_speaker` is the share of rows re-voiced by `_speaker` (0 keeps the
+    recipe the committed model was trained with). Returns (y, new_lens);
+    samples past a row's length are zero.
     """
     dev = x.device
     B = x.shape[0]
+    if p_speaker > 0:
+        x = _speaker(gen, x, lens, torch.rand(B, generator=gen, device=dev) < p_speaker)
     speed = torch.where(torch.rand(B, generator=gen, device=dev) < 0.5 * p, _u(gen, B, 0.85, 1.2, dev),
                         torch.ones(B, device=dev))
     lead = (_u(gen, B, 0.05, 0.5, dev) * RATE).long()
@@ -132,7 +189,11 @@ if __name__ == "__main__":
     g = torch.Generator().manual_seed(1)
     x = torch.randn(8, 32000, generator=g) * 0.1
     lens = torch.tensor([32000, 20000, 16000, 8000, 32000, 4000, 12000, 30000])
-    y, nl = augment_batch(g, x, lens)
+    y, nl = augment_batch(g, x, lens, p_speaker=0.5)
     assert y.shape[0] == 8 and torch.isfinite(y).all() and int(nl.max()) == y.shape[1]
     assert all(float(y[i, int(nl[i]):].abs().max() if nl[i] < y.shape[1] else 0) == 0 for i in range(8))
+    off = _speaker(g, x, lens, torch.zeros(8, dtype=torch.bool))
+    assert torch.equal(off, x * (torch.arange(x.shape[1])[None, :] < lens[:, None]))
+    on = _speaker(g, x, lens, torch.ones(8, dtype=torch.bool))
+    assert torch.isfinite(on).all() and torch.allclose(on.pow(2).sum(1), off.pow(2).sum(1), rtol=1e-3)
     print("ok", tuple(y.shape), nl.tolist())

@@ -211,6 +211,8 @@ def main(argv=None) -> int:
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--conv-ch", type=int, default=64)
     ap.add_argument("--init", default=None, help="start from this checkpoint")
+    ap.add_argument("--p-speaker", type=float, default=0.0,
+                    help="share of examples re-voiced with moved formants (augment.py `_speaker`)")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -235,7 +237,7 @@ def main(argv=None) -> int:
     every = a.eval_every or max(60.0, budget / 8)
     step, last_eval, last_poll, avg, best, queue = 0, time.time(), time.time(), None, math.inf, []
     best_on = len(pool.val)
-    meta = {"device": device, "batch_seconds": a.batch_seconds, "minutes": a.minutes}
+    meta = {"device": device, "batch_seconds": a.batch_seconds, "minutes": a.minutes, "p_speaker": a.p_speaker}
     while time.time() - t0 < budget:
         if a.follow and time.time() - last_poll > 10:
             if pool.refresh():
@@ -251,7 +253,7 @@ def main(argv=None) -> int:
         ids = queue.pop()
         with torch.no_grad():
             x, lens = pool.batch(ids)
-            x, lens = augment_batch(gen, x, lens)
+            x, lens = augment_batch(gen, x, lens, p_speaker=a.p_speaker)
             warp = 0.85 + 0.3 * torch.rand(len(ids), generator=gen, device=device)
             f, frames = log_mel_torch(x, lens, warp=warp)
             f = spec_augment(gen, f, frames)

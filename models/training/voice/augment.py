@@ -60,24 +60,9 @@ def _speaker(gen, x, lens, on):
     dev = x.device
     B, L = x.shape
     n_fft, hop = 512, 128
-    win = torch.hann_window(n_fft, device=dev)
-    S = torch.stft(x, n_fft, hop, window=win, return_complex=True)
-    logm = S.abs().clamp(min=1e-6).log()
-    cep = torch.fft.irfft(logm, n=n_fft, dim=1)
-    keep = int(0.0015 * RATE)
-    lift = torch.zeros(n_fft, device=dev)
-    lift[: keep + 1] = 1.0
-    lift[n_fft - keep:] = 1.0
-    env = torch.fft.rfft(cep * lift[None, :, None], dim=1).real
     nb = n_fft // 2 + 1
+    # Drawn for every row, so the random stream does not depend on which rows are on.
     alpha = torch.exp(_u(gen, B, math.log(0.8), math.log(1.25), dev))
-    src = (torch.arange(nb, device=dev)[None, :].float() / alpha[:, None]).clamp(max=nb - 1)
-    s0 = src.floor().long()
-    s1 = (s0 + 1).clamp(max=nb - 1)
-    w = (src - s0.float())[:, :, None]
-    T = env.shape[2]
-    warped = (torch.gather(env, 1, s0[:, :, None].expand(B, nb, T)) * (1 - w)
-              + torch.gather(env, 1, s1[:, :, None].expand(B, nb, T)) * w)
     f = torch.arange(nb, device=dev)[None, :].float()
     bumps = torch.zeros(B, nb, device=dev)
     for _ in range(3):
@@ -85,14 +70,38 @@ def _speaker(gen, x, lens, on):
         width = _u(gen, B, 8, 40, dev)[:, None]
         gain = _u(gen, B, -0.7, 0.7, dev)[:, None]  # natural log: about +-6 dB
         bumps = bumps + gain * torch.exp(-0.5 * ((f - c) / width) ** 2)
-    shift = torch.where(on[:, None, None], warped - env + bumps[:, :, None], torch.zeros_like(env))
-    y = torch.istft(torch.polar((logm + shift).exp(), S.angle()), n_fft, hop, window=win, length=L)
-    y = torch.where(on[:, None], y, x)
-    # Keep each row's level: the later stages set SNR against it.
     mask = (torch.arange(L, device=dev)[None, :] < lens[:, None]).float()
-    r_in = (x.pow(2) * mask).sum(1).sqrt()
-    r_out = (y.pow(2) * mask).sum(1).sqrt().clamp(min=1e-9)
-    return y * mask * (r_in / r_out)[:, None]
+    rows = on.nonzero().squeeze(1)
+    if rows.numel() == 0:
+        return x * mask
+    # Only the re-voiced rows pay for the STFT: this runs on every training step.
+    xs, alpha, bumps = x[rows], alpha[rows], bumps[rows]
+    n = rows.numel()
+    win = torch.hann_window(n_fft, device=dev)
+    S = torch.stft(xs, n_fft, hop, window=win, return_complex=True)
+    logm = S.abs().clamp(min=1e-6).log()
+    cep = torch.fft.irfft(logm, n=n_fft, dim=1)
+    keep = int(0.0015 * RATE)
+    lift = torch.zeros(n_fft, device=dev)
+    lift[: keep + 1] = 1.0
+    lift[n_fft - keep:] = 1.0
+    env = torch.fft.rfft(cep * lift[None, :, None], dim=1).real
+    src = (f / alpha[:, None]).clamp(max=nb - 1)
+    s0 = src.floor().long()
+    s1 = (s0 + 1).clamp(max=nb - 1)
+    w = (src - s0.float())[:, :, None]
+    T = env.shape[2]
+    warped = (torch.gather(env, 1, s0[:, :, None].expand(n, nb, T)) * (1 - w)
+              + torch.gather(env, 1, s1[:, :, None].expand(n, nb, T)) * w)
+    ys = torch.istft(torch.polar((logm + warped - env + bumps[:, :, None]).exp(), S.angle()), n_fft, hop,
+                     window=win, length=L)
+    # Keep each row's level: the later stages set SNR against it.
+    m = mask[rows]
+    r_in = (xs.pow(2) * m).sum(1).sqrt()
+    r_out = (ys.pow(2) * m).sum(1).sqrt().clamp(min=1e-9)
+    y = x * mask
+    y[rows] = ys * m * (r_in / r_out)[:, None]
+    return y
 
 
 def _rir_spectrum(gen, B, n_fft, dev, on):
